@@ -23,6 +23,18 @@ export interface Limits {
   maxStringBytes: number;
   /** Concatenated pickle streams in one file (scan walks all of them). */
   maxStreams: number;
+  /**
+   * Objects one decode may build (pickle, envelope graph), in units of ~100 bytes of heap (a dict
+   * counts 3, items copied by reconstructors 1 each): a few KiB of compressed EMPTY_DICT opcodes,
+   * or one big list re-read through memo GETs, must not exhaust memory. About 100 MB of heap;
+   * the largest fixture model builds 550 objects.
+   */
+  maxObjects: number;
+  /**
+   * Characters in all the key-path names one reader makes (torch tensor names): deep nesting times
+   * many references must not build names beyond what one JSON document can hold.
+   */
+  maxNameChars: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -35,6 +47,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxArrayElements: 2 ** 32,
   maxStringBytes: 2 ** 31 - 1,
   maxStreams: 10_000,
+  maxObjects: 1_000_000,
+  maxNameChars: 64 * 1024 * 1024,
 });
 
 let current: Limits = { ...DEFAULT_LIMITS };

@@ -133,6 +133,16 @@ export class ZipArchive {
         offset: entry.localHeaderOffset,
       });
     }
+    // Members may overlap (their data spans are not checked for it), so one compressed run can be
+    // inflated once per member naming it: the ratio also holds for the archive as a whole.
+    const total = this.inflated + entry.size;
+    if (total > RATIO_FLOOR && total / Math.max(1, this.bytes.length) > limits().maxCompressionRatio) {
+      throw malformed(`${this.file}: zip members inflate to ${total} bytes from a ${this.bytes.length}-byte archive, a ratio beyond ${limits().maxCompressionRatio}`, {
+        file: this.file,
+        offset: entry.localHeaderOffset,
+        suggestion: 'this looks like a decompression bomb; if the file is trusted, pass --max-decompressed <bytes>',
+      });
+    }
     let out: Buffer;
     try {
       // One byte of headroom so a stream longer than declared is caught rather than cut.

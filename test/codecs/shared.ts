@@ -1,10 +1,10 @@
 /** Shared pieces of the codec tests: the fixture manifest and small assertions. */
-import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MlpackError, type ErrorCode } from '../../src/errors.js';
+import type { ErrorCode, MlpackError } from '../../src/errors.js';
 import type { CodecName } from '../../src/io/codecs/index.js';
+import { rejectsWith as rejectsWithError } from '../helpers.js';
 import { fixture } from '../paths.js';
 
 export const DIR = fixture('codecs');
@@ -34,16 +34,8 @@ export function sha256(bytes: Uint8Array): string {
 }
 
 /** Runs `fn` and checks it rejects with an MlpackError of `code` (returns the error). */
-export async function rejectsWith(code: ErrorCode, fn: () => Promise<unknown>, message?: RegExp): Promise<MlpackError> {
-  try {
-    await fn();
-  } catch (err) {
-    assert.ok(err instanceof MlpackError, `expected MlpackError(${code}), got ${String(err)}${err instanceof Error ? `\n${err.stack}` : ''}`);
-    assert.equal(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`);
-    if (message) assert.match(err.message, message);
-    return err;
-  }
-  assert.fail(`expected MlpackError(${code}), but it resolved`);
+export function rejectsWith(code: ErrorCode, fn: () => Promise<unknown>, message?: RegExp): Promise<MlpackError> {
+  return rejectsWithError(fn, code, message);
 }
 
 /** Deterministic pseudo-random bytes with some structure (xorshift32). */

@@ -1,20 +1,7 @@
 /** Shared helpers for the ONNX tests. */
 import assert from 'node:assert/strict';
-import { MlpackError, type ErrorCode } from '../../src/errors.js';
 
-/** Assert that `fn` rejects/throws an MlpackError with `code` whose message matches `re`. */
-export async function rejectsWith(fn: () => unknown, code: ErrorCode, re?: RegExp): Promise<MlpackError> {
-  let caught: unknown;
-  try {
-    await fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof MlpackError, `expected an MlpackError ${code}, got ${caught instanceof Error ? caught.stack : String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  if (re) assert.match(caught.message, re);
-  return caught;
-}
+export { rejectsWith } from '../helpers.js';
 
 /**
  * A decoded or built protobuf message as plain JSON-able data: Longs and bigints → decimal

@@ -14,7 +14,7 @@
  */
 import { fstatSync, ftruncateSync, mkdtempSync, readSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { malformed, unsupported } from '../../errors.js';
 import { limits } from '../../io/limits.js';
 import type { DTypeName, NumericTypedArray } from '../../ir/dtype.js';
@@ -52,6 +52,38 @@ interface EmscriptenStreams {
   getStream(fd: number): EmscriptenStream | null;
   close(stream: EmscriptenStream): void;
   open(path: string, flags: string): EmscriptenStream;
+}
+
+/**
+ * The one file HDF5 may open: the private copy being read. HDF5 follows external links, external
+ * raw-data storage (EFL) and virtual-dataset sources to any path, relative or absolute, on the
+ * real file system (NODERAWFS), so a hostile .h5 could read /etc/... into its weights. Every open
+ * of another path fails with EACCES, and the call that tried it fails too (see `Hdf5File.guard`):
+ * for EFL, HDF5 would otherwise hand back uninitialised memory as the data.
+ */
+let allowedPath: string | null = null;
+const refusedOpens: string[] = [];
+/** Emscripten's errno numbering (not the host's): EACCES. */
+const EMSCRIPTEN_EACCES = 2;
+
+interface EmscriptenOpen {
+  open(path: unknown, flags: unknown, mode?: unknown): unknown;
+  ErrnoError: new (errno: number) => Error;
+}
+
+function confineOpens(m: H5Module): void {
+  const fs = m.FS as unknown as EmscriptenOpen;
+  const original = fs.open;
+  fs.open = function confined(this: unknown, path: unknown, flags: unknown, mode?: unknown): unknown {
+    if (typeof path === 'string' && allowedPath !== null && resolve(path) === allowedPath) return original.call(this, path, flags, mode);
+    refusedOpens.push(String(path));
+    throw new fs.ErrnoError(EMSCRIPTEN_EACCES);
+  };
+}
+
+/** Opens of other files HDF5 attempted since the last call (and forget them). */
+function takeRefusedOpens(): string[] {
+  return refusedOpens.splice(0, refusedOpens.length);
 }
 
 /** h5wasm's stderr, redirected to an unlinked temp file. */
@@ -100,6 +132,7 @@ async function loadH5wasm(): Promise<H5Module> {
       const api = await import('h5wasm/node');
       const m = await api.ready;
       redirectStderr(m);
+      confineOpens(m);
       return m;
     })();
     loading.catch(() => {
@@ -155,13 +188,18 @@ export class Hdf5File {
   /** Run one h5wasm call, turning HDF5's printed error stack into a MALFORMED error. */
   private guard<T>(what: string, fn: () => T): T {
     takeStderr();
+    takeRefusedOpens();
+    let out: T;
     try {
-      return fn();
+      out = fn();
     } catch (err) {
+      refuseForeignFiles(this.file, what);
       const text = err instanceof Error ? err.message : String(err);
       const why = diagnosis([takeStderr(), text]) ?? text.split('\n')[0] ?? 'unknown error';
       throw malformed(`${this.file}: HDF5 could not read ${what}: ${why}`, { file: this.file, field: what, cause: err });
     }
+    refuseForeignFiles(this.file, what);
+    return out;
   }
 
   /**
@@ -323,11 +361,15 @@ export class Hdf5File {
     if (info.size > lim.maxArrayElements) {
       throw malformed(`${this.file}: dataset ${info.path} claims ${info.size} elements`, { file: this.file, field: info.path });
     }
-    const cap = info.filters.length > 0 ? lim.maxDecompressedBytes : fileBytes;
+    // Filtered (compressed) data follows the codecs' bomb rule: the size cap, and past 64 MiB at
+    // most maxCompressionRatio times the file. Unfiltered data must fit in the file: HDF5 would
+    // otherwise fill unallocated space with fill values, gigabytes from nothing.
+    const cap = info.filters.length > 0 ? Math.min(lim.maxDecompressedBytes, Math.max(FILTER_RATIO_FLOOR, fileBytes * lim.maxCompressionRatio)) : fileBytes;
     if (info.bytes > cap) {
       throw malformed(`${this.file}: dataset ${info.path} claims ${info.bytes} bytes but the file only has ${fileBytes}`, {
         file: this.file,
         field: info.path,
+        ...(info.filters.length > 0 ? { suggestion: 'if the file is trusted, raise the limit with --max-decompressed <bytes>' } : {}),
       });
     }
     const m = this.m;
@@ -344,7 +386,11 @@ export class Hdf5File {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.guard('the file (closing)', () => this.m.close_file(this.id));
+    try {
+      this.guard('the file (closing)', () => this.m.close_file(this.id));
+    } finally {
+      allowedPath = null;
+    }
   }
 
   private malloc(n: number, what: string): number {
@@ -353,6 +399,19 @@ export class Hdf5File {
     return ptr;
   }
 }
+
+/** Fail the current call when HDF5 tried to open any file but the model. */
+function refuseForeignFiles(file: string, what: string): void {
+  const tried = takeRefusedOpens();
+  if (tried.length === 0) return;
+  throw unsupported(
+    `${file}: ${what} refers to another file (${JSON.stringify(tried[0]!.slice(0, 200))}) through an HDF5 external link, external storage or a virtual dataset; mlpack reads only the model file itself`,
+    { file, field: what },
+  );
+}
+
+/** Decompressed size below which the ratio rule does not apply (as in src/io/codecs/output.ts). */
+const FILTER_RATIO_FLOOR = 64 * 1024 * 1024;
 
 function dtypeOf(meta: H5Metadata): DTypeName | null {
   if (meta.type === H5T_FLOAT) {
@@ -456,6 +515,8 @@ export function readSuperblock(bytes: Uint8Array, file: string): Superblock {
 export async function openHdf5File(path: string, file: string, size: number): Promise<Hdf5File> {
   const m = await loadH5wasm();
   takeStderr();
+  takeRefusedOpens();
+  allowedPath = resolve(path);
   let id = -1n;
   let thrown = '';
   try {
@@ -465,6 +526,7 @@ export async function openHdf5File(path: string, file: string, size: number): Pr
     thrown = err instanceof Error ? err.message : String(err);
   }
   if (id < 0n) {
+    allowedPath = null;
     const why = diagnosis([takeStderr(), thrown]) ?? (thrown.split('\n')[0] || 'unknown error');
     throw malformed(`${file}: HDF5 could not open the file: ${why}`, { file });
   }

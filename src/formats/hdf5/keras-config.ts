@@ -17,6 +17,7 @@
  */
 import { malformed } from '../../errors.js';
 import { limits } from '../../io/limits.js';
+import { preview } from '../preview.js';
 
 export interface KerasTensorRef {
   layer: string;
@@ -114,17 +115,33 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Keras configs nest a few levels per nested model; 256 leaves room for ~60 of them. */
+const MAX_JSON_DEPTH = 256;
+
 export function parseJsonAttribute(text: string, file: string, field: string): unknown {
+  let doc: unknown;
   try {
-    return JSON.parse(text);
+    doc = JSON.parse(text);
   } catch (err) {
-    throw malformed(`${file}: the ${field} attribute is not valid JSON (${(err as Error).message})`, { file, field, cause: err });
+    throw malformed(`${file}: the ${field} attribute is not valid JSON (${(err as Error).message.slice(0, 200)})`, { file, field, cause: err });
   }
+  // JSON.parse itself does not recurse, but posting the result back from the HDF5 worker
+  // (structured clone), JSON.stringify and every walk over it do, and overflow past ~3,500
+  // levels: refuse absurd nesting here.
+  const max = MAX_JSON_DEPTH;
+  const stack: Array<[unknown, number]> = [[doc, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) throw malformed(`${file}: the ${field} attribute nests JSON deeper than ${max} levels`, { file, field });
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return doc;
 }
 
 function refFromList(v: unknown, file: string, field: string): KerasTensorRef {
   if (!Array.isArray(v) || typeof v[0] !== 'string') {
-    throw malformed(`${file}: ${field} should be [layer, node_index, tensor_index], got ${JSON.stringify(v)?.slice(0, 80)}`, {
+    throw malformed(`${file}: ${field} should be [layer, node_index, tensor_index], got ${preview(v, 80)}`, {
       file,
       field,
     });

@@ -57,22 +57,44 @@ function weightParts(layer: string, weightName: string): string[] {
  */
 export function kerasTensorNames(layer: string, weightNames: readonly string[]): string[] {
   const parts = weightNames.map((w) => weightParts(layer, w));
-  return parts.map((mine, i) => {
+  // How many weights end in each k-component tail (counted once per k, not once per pair: a
+  // hostile weight_names list of 100k entries must not cost 10^10 comparisons).
+  const tails: Array<Map<string, number>> = [];
+  const tailCount = (k: number, tail: string): number => {
+    let counts = tails[k];
+    if (!counts) {
+      counts = new Map();
+      for (const p of parts) {
+        if (p.length < k) continue;
+        const t = p.slice(-k).join('/');
+        counts.set(t, (counts.get(t) ?? 0) + 1);
+      }
+      tails[k] = counts;
+    }
+    return counts.get(tail) ?? 0;
+  };
+  return parts.map((mine) => {
     for (let k = 1; k <= mine.length; k++) {
       const tail = mine.slice(-k).join('/');
-      const clash = parts.some((other, j) => j !== i && other.slice(-k).join('/') === tail);
-      if (!clash) return `${layer}/${tail}`;
+      if (tailCount(k, tail) === 1) return `${layer}/${tail}`;
     }
     return `${layer}/${mine.join('/')}`;
   });
 }
 
-function uniqueName(name: string, used: Set<string>): string {
+/** `name`, else `name_1`, `name_2`, ...; `next` remembers where each base name's count stands. */
+function uniqueName(name: string, used: Set<string>, next = UNIQUE_NEXT.get(used)): string {
+  let counter = next;
+  if (!counter) UNIQUE_NEXT.set(used, (counter = new Map()));
   let out = name;
-  for (let n = 1; used.has(out); n++) out = `${name}_${n}`;
+  for (let n = counter.get(name) ?? 1; used.has(out); n++) {
+    out = `${name}_${n}`;
+    counter.set(name, n + 1);
+  }
   used.add(out);
   return out;
 }
+const UNIQUE_NEXT = new WeakMap<Set<string>, Map<string, number>>();
 
 // ------------------------------------------------------------------------------------------
 // reading
@@ -93,9 +115,11 @@ function readNameList(h5: Hdf5File, path: string, name: string): string[] | null
     return values;
   };
   if (attrs.includes(name)) return readOne(name);
-  if (!attrs.includes(`${name}0`)) return null;
+  const present = new Set(attrs);
+  if (!present.has(`${name}0`)) return null;
   const out: string[] = [];
-  for (let i = 0; attrs.includes(`${name}${i}`); i++) out.push(...readOne(`${name}${i}`));
+  // (Name by name: spreading a chunk of ~100k names into push() overflows the stack.)
+  for (let i = 0; present.has(`${name}${i}`); i++) for (const n of readOne(`${name}${i}`)) out.push(n);
   return out;
 }
 
@@ -124,15 +148,22 @@ function readWeights(h5: Hdf5File, groupPath: string, layer: string, used: Set<s
   });
 }
 
+/** Links walkDatasets follows: HDF5 groups may hard-link to their own ancestors, so a walk of
+ * depth 32 over a group linked twice into itself would visit 2^32 paths. */
+const MAX_WALK_LINKS = 100_000;
+
 /** Every dataset below a group, sorted by path (for optimizer groups without weight_names). */
-function walkDatasets(h5: Hdf5File, path: string, prefix: string, out: string[], depth: number): void {
+function walkDatasets(h5: Hdf5File, path: string, prefix: string, out: string[], depth: number, budget = { left: MAX_WALK_LINKS }): void {
   if (depth > 32) return;
   for (const child of h5.children(path)) {
+    if (--budget.left < 0) {
+      throw malformed(`${h5.file}: ${path} leads to more than ${MAX_WALK_LINKS} links (groups linked into themselves?)`, { file: h5.file, field: path });
+    }
     const p = join(path, child);
     const rel = prefix ? `${prefix}/${child}` : child;
     const kind = h5.kind(p);
     if (kind === 'dataset') out.push(rel);
-    else if (kind === 'group') walkDatasets(h5, p, rel, out, depth + 1);
+    else if (kind === 'group') walkDatasets(h5, p, rel, out, depth + 1, budget);
   }
 }
 
@@ -407,7 +438,7 @@ export function describeFile(h5: Hdf5File, superblock: Superblock): KerasModel {
     }
     const ws = readWeights(h5, path, name, used);
     byLayer.set(name, ws);
-    weights.push(...ws);
+    for (const w of ws) weights.push(w);
   }
   const listed = new Set(names);
   const groupsOutside = h5
@@ -417,7 +448,7 @@ export function describeFile(h5: Hdf5File, superblock: Superblock): KerasModel {
   for (const g of groupsOutside) {
     const ws = readWeights(h5, join(weightsRoot, g), g, used);
     if (ws.length > 0) warnings.push(`group ${join(weightsRoot, g)} is not in layer_names but holds ${ws.length} weights`);
-    weights.push(...ws);
+    for (const w of ws) weights.push(w);
   }
   const optimizer = readOptimizer(h5, used, warnings);
 

@@ -41,6 +41,11 @@ export class MarshalError extends Error {
 const MAX_DEPTH = 64;
 /** A container in a lambda's constants is small; refuse absurd counts before looping. */
 const MAX_ITEMS = 1 << 20;
+/**
+ * Objects one decode may read, retries included: a code object whose 3.5–3.7 header fails is
+ * read again as 3.8–3.10, so nested code objects could otherwise be re-read 2^depth times.
+ */
+const MAX_STEPS = 4 << 20;
 
 interface CodeMarker {
   code: CodeObjectInfo;
@@ -53,6 +58,7 @@ class Reader {
   i = 0;
   private readonly refs: MValue[] = [];
   private depth = 0;
+  private steps = 0;
 
   constructor(data: Uint8Array) {
     this.d = data;
@@ -98,6 +104,7 @@ class Reader {
   }
 
   obj(): MValue {
+    if (++this.steps > MAX_STEPS) throw new MarshalError(`marshal data takes more than ${MAX_STEPS} steps to read`, this.i);
     if (++this.depth > MAX_DEPTH) throw new MarshalError(`marshal data nests deeper than ${MAX_DEPTH} levels`, this.i);
     try {
       return this.objInner();
@@ -120,7 +127,8 @@ class Reader {
       if (slot >= 0) this.refs[slot] = v;
       return v;
     };
-    const latin1 = (b: Uint8Array): string => String.fromCharCode(...b);
+    // (Not String.fromCharCode(...b): spreading a long string's bytes overflows the stack.)
+    const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
     const utf8 = (b: Uint8Array): string => new TextDecoder('utf-8').decode(b);
     switch (t) {
       case '0': return keep(null); // TYPE_NULL

@@ -57,6 +57,7 @@ export interface Hdf5JobOptions {
 }
 
 interface Pending {
+  file: string;
   resolve: (reply: WorkerReply & { ok: true }) => void;
   reject: (err: unknown) => void;
   timer: NodeJS.Timeout;
@@ -73,12 +74,12 @@ function retire(w: Worker): void {
   void w.terminate();
 }
 
-function failPending(w: Worker, err: unknown): void {
+function failPending(w: Worker, err: unknown | ((p: Pending) => unknown)): void {
   for (const [id, p] of pending) {
     if (p.worker !== w) continue;
     pending.delete(id);
     clearTimeout(p.timer);
-    p.reject(err);
+    p.reject(typeof err === 'function' ? (err as (p: Pending) => unknown)(p) : err);
   }
 }
 
@@ -105,7 +106,12 @@ function spawn(): Worker {
   });
   w.on('error', (err) => {
     retire(w);
-    failPending(w, err);
+    // A worker that runs out of heap on a hostile file is the file's doing, not a bug.
+    if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      failPending(w, (p: Pending) => malformed(`${p.file}: reading the HDF5 file ran out of memory; its metadata is damaged or hostile`, { file: p.file }));
+    } else {
+      failPending(w, err);
+    }
   });
   w.on('exit', (code) => {
     if (worker === w) worker = null;
@@ -149,7 +155,7 @@ async function dispatch(
           ),
         );
       }, timeoutMs);
-      pending.set(id, { resolve, reject, timer, worker: w });
+      pending.set(id, { file: source.path, resolve, reject, timer, worker: w });
       const req: WorkerRequest = { id, path, file: source.path, size: source.bytes.length, superblock, job, optimizer };
       w.postMessage(req);
     });

@@ -18,7 +18,13 @@ if (!port) throw new Error('src/formats/hdf5/worker.js must run as a worker thre
 port.on('message', (req: WorkerRequest) => {
   void handle(req).then((reply) => {
     const transfer = reply.ok && reply.tensors ? reply.tensors.map((t) => t.data.buffer as ArrayBuffer) : [];
-    port.postMessage(reply, transfer);
+    try {
+      port.postMessage(reply, transfer);
+    } catch (err) {
+      // The reply could not be cloned (it is built from the file: say so rather than go silent).
+      const message = `${req.file}: the model read from this HDF5 file cannot be passed back (${err instanceof Error ? err.message : String(err)})`;
+      port.postMessage({ id: req.id, ok: false, poisoned: false, error: { code: 'MALFORMED', message, file: req.file } } satisfies WorkerReply);
+    }
   });
 });
 

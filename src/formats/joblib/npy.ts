@@ -10,7 +10,7 @@ import { NdArray, PyDType } from '../../ir/object-graph.js';
 import type { PyValue } from '../../ir/object-graph.js';
 import { decodeElements, dtypeFromCode } from '../pickle/numpy.js';
 import { Unpickler } from '../pickle/unpickler.js';
-import type { GlobalRef } from '../pickle/unpickler.js';
+import type { DecodeBudget, GlobalRef } from '../pickle/unpickler.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 
@@ -33,7 +33,8 @@ function parseLiteral(text: string, file: string): Literal {
       const close = c === '{' ? '}' : c === '[' ? ']' : ')';
       i++;
       const items: Literal[] = [];
-      const obj: Record<string, Literal> = {};
+      // No prototype: a '__proto__' key in a hostile header is just a key.
+      const obj: Record<string, Literal> = Object.create(null) as Record<string, Literal>;
       for (;;) {
         ws();
         if (text[i] === close) {
@@ -45,6 +46,7 @@ function parseLiteral(text: string, file: string): Literal {
         if (c === '{') {
           if (text[i] !== ':') fail('expected ":"');
           i++;
+          if (typeof v !== 'string' && typeof v !== 'number') fail('a dict key that is not a string or number');
           obj[String(v)] = value(depth + 1);
           ws();
         } else items.push(v);
@@ -93,7 +95,7 @@ function dtypeFromDescr(descr: Literal, file: string): PyDType {
 }
 
 /** Parse an .npy file; object arrays are pickles and are decoded (never executed) too. */
-export function readNpy(bytes: Uint8Array, file: string, globals: GlobalRef[]): NdArray {
+export function readNpy(bytes: Uint8Array, file: string, globals: GlobalRef[], budget?: DecodeBudget): NdArray {
   const r = new ByteReader(bytes);
   const magic = r.bytes(6, '.npy magic');
   if (!MAGIC.every((b, k) => magic[k] === b)) throw malformed(`${file} is not an .npy file`, { file, offset: 0 });
@@ -106,14 +108,18 @@ export function readNpy(bytes: Uint8Array, file: string, globals: GlobalRef[]): 
   }
   const dtype = dtypeFromDescr(header['descr'] ?? null, file);
   const shapeL = header['shape'];
-  if (!Array.isArray(shapeL) || shapeL.length > limits().maxNdim || !shapeL.every((d) => typeof d === 'number' && d >= 0)) {
+  if (!Array.isArray(shapeL) || shapeL.length > limits().maxNdim || !shapeL.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
     throw malformed(`.npy header of ${file} has a malformed shape`, { file });
   }
   const shape = shapeL as number[];
+  const elements = shape.reduce((a, b) => a * b, 1);
+  if (elements > limits().maxArrayElements) {
+    throw malformed(`.npy file ${file} claims ${elements} elements, over the ${limits().maxArrayElements} limit`, { file });
+  }
   const fortran = header['fortran_order'] === true;
   if (dtype.hasObject) {
     // numpy writes object arrays as a pickle of the whole array.
-    const value: PyValue = new Unpickler(r, { globals, location: `${file} (object array)` }).load();
+    const value: PyValue = new Unpickler(r, { globals, location: `${file} (object array)`, ...(budget ? { budget } : {}) }).load();
     if (value instanceof NdArray) return value;
     if (Array.isArray(value)) return new NdArray(dtype, shape, value);
     throw malformed(`object .npy ${file} does not hold an array`, { file });

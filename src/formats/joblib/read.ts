@@ -9,16 +9,17 @@
  * - ZNDArrayWrapper (joblib < 0.10, compressed): a sidecar 'ZF' zfile with the raw data.
  * - The 'ZF' zfile container itself: `ZF` + hex length padded to 19 chars (+ optional space) + zlib.
  */
-import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, join, relative, sep } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { malformed, unsupported } from '../../errors.js';
+import { MlpackError, malformed, unsupported } from '../../errors.js';
 import { limits } from '../../io/limits.js';
 import { NdArray, PyBytes, PyDType, PyGlobal, PyObject, PyTuple } from '../../ir/object-graph.js';
 import type { PyValue } from '../../ir/object-graph.js';
 import { applyArrayState, decodeElements, reconstructArray } from '../pickle/numpy.js';
 import { Unpickler } from '../pickle/unpickler.js';
 import type { UnpickleHooks } from '../pickle/unpickler.js';
+import { preview } from '../preview.js';
 import { readNpy } from './npy.js';
 
 export interface JoblibContext {
@@ -54,7 +55,7 @@ function readInlineArray(w: PyObject, u: Unpickler): PyValue {
   const subclass = w.attr('subclass');
   if (dtype.hasObject) {
     // joblib pickles object arrays as a separate plain pickle stream right here.
-    const nested = new Unpickler(r, { globals: u.globals, location: `joblib object array at offset ${r.offset}` });
+    const nested = new Unpickler(r, { globals: u.globals, budget: u.budget, location: `joblib object array at offset ${r.offset}` });
     return nested.load();
   }
   const align = w.attr('numpy_array_alignment_bytes');
@@ -78,8 +79,8 @@ function readInlineArray(w: PyObject, u: Unpickler): PyValue {
 function sidecarPath(ctx: JoblibContext, w: PyObject): string {
   const name = w.attr('filename');
   if (typeof name !== 'string') throw malformed(`joblib array wrapper at offset ${w.offset} has no file name`, { offset: w.offset });
-  if (basename(name) !== name || name === '..' || name === '.') {
-    throw malformed(`joblib sidecar name ${JSON.stringify(name)} at offset ${w.offset} points outside the model's folder`, { offset: w.offset });
+  if (name === '' || basename(name) !== name || name === '..' || name === '.' || name.includes('\0')) {
+    throw malformed(`joblib sidecar name ${preview(name)} at offset ${w.offset} points outside the model's folder`, { offset: w.offset });
   }
   if (ctx.dir === null) {
     throw unsupported(`${ctx.file} keeps arrays in sidecar files (joblib < 0.10), which need the file on disk, not a stream`, { file: ctx.file });
@@ -87,11 +88,26 @@ function sidecarPath(ctx: JoblibContext, w: PyObject): string {
   return join(ctx.dir, name);
 }
 
+/**
+ * A sidecar's bytes. Like ONNX external data it must stay in the model's folder: a symlink
+ * leading elsewhere is refused, and so is anything but a regular file (a FIFO would block the
+ * read forever, a device would never end) or a file over the decompression limit.
+ */
 function readSidecar(path: string, ctx: JoblibContext): Uint8Array {
+  const name = basename(path);
+  const refuse = (why: string) => malformed(`${ctx.file} refers to the sidecar file ${preview(name)}, which ${why}`, { file: ctx.file });
   try {
-    return readFileSync(path);
-  } catch {
-    throw malformed(`${ctx.file} refers to the sidecar file ${basename(path)}, which cannot be read`, { file: ctx.file });
+    const dir = realpathSync(ctx.dir ?? '.');
+    const real = realpathSync(path);
+    const rel = relative(dir, real);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || rel.startsWith(sep)) throw refuse('resolves outside the model folder');
+    const st = statSync(real);
+    if (!st.isFile()) throw refuse('is not a regular file');
+    if (st.size > limits().maxDecompressedBytes) throw refuse(`holds ${st.size} bytes, over the ${limits().maxDecompressedBytes}-byte limit`);
+    return readFileSync(real);
+  } catch (err) {
+    if (err instanceof MlpackError) throw err;
+    throw refuse('cannot be read');
   }
 }
 
@@ -116,6 +132,10 @@ export function readZfile(bytes: Uint8Array, file: string): Uint8Array {
 }
 
 export function joblibHooks(ctx: JoblibContext): UnpickleHooks {
+  // A sidecar named by many wrappers is read and decoded once: the pickle costs a few bytes per
+  // wrapper, a re-read costs the whole file each time.
+  const npys = new Map<string, NdArray>();
+  const zfiles = new Map<string, Uint8Array>();
   return {
     afterBuild(obj, u) {
       switch (joblibClass(obj)) {
@@ -123,14 +143,22 @@ export function joblibHooks(ctx: JoblibContext): UnpickleHooks {
           return readInlineArray(obj, u);
         case 'NDArrayWrapper': {
           const path = sidecarPath(ctx, obj);
-          const arr = readNpy(readSidecar(path, ctx), basename(path), u.globals);
+          let arr = npys.get(path);
+          if (!arr) {
+            arr = readNpy(readSidecar(path, ctx), basename(path), u.globals, u.budget);
+            npys.set(path, arr);
+          }
           const subclass = obj.attr('subclass');
           if (subclass instanceof PyGlobal) arr.subclass = subclass.qualified;
           return arr;
         }
         case 'ZNDArrayWrapper': {
           const path = sidecarPath(ctx, obj);
-          const data = readZfile(readSidecar(path, ctx), basename(path));
+          let data = zfiles.get(path);
+          if (!data) {
+            data = readZfile(readSidecar(path, ctx), basename(path));
+            zfiles.set(path, data);
+          }
           const initArgs = obj.attr('init_args');
           const state = obj.attr('state');
           if (!(initArgs instanceof PyTuple) || !(state instanceof PyTuple)) {

@@ -23,6 +23,7 @@ import { decodeLong } from '../pickle/unpickler.js';
 import type { GlobalRef } from '../pickle/unpickler.js';
 import { encodeLong, encodeUtf8SurrogatePass } from '../pickle/write.js';
 import type { NumpyModule } from '../pickle/write.js';
+import { preview } from '../preview.js';
 import { ALIGNMENT, alignUp } from './format.js';
 
 export const TAG = {
@@ -87,8 +88,15 @@ export const PACKR = {
   pack: (value: unknown): Uint8Array => msgpackEncode(value, { extensionCodec: EXTENSIONS, useBigInt64: true }),
 };
 export const UNPACKR = {
-  unpack: (bytes: Uint8Array): unknown =>
-    msgpackDecode(bytes, {
+  unpack: (bytes: Uint8Array): unknown => {
+    // A graph spends about four arrays per Python object (the node, its field lists, `[id]`
+    // references), each ~50 bytes: the pickle budget's units are ~100 bytes.
+    const containers = countMsgpackContainers(bytes);
+    const max = MSGPACK_CONTAINERS_PER_UNIT * limits().maxObjects;
+    if (containers > max) {
+      throw new MsgpackBudgetError(`it holds ${containers} arrays and maps, more than the ${max} the object limit allows`);
+    }
+    return msgpackDecode(bytes, {
       extensionCodec: EXTENSIONS,
       useBigInt64: true,
       maxStrLength: bytes.length,
@@ -96,8 +104,49 @@ export const UNPACKR = {
       maxArrayLength: bytes.length,
       maxMapLength: bytes.length,
       maxExtLength: bytes.length,
-    }),
+    });
+  },
 };
+
+const MSGPACK_CONTAINERS_PER_UNIT = 4;
+
+/** A msgpack section that would decode to more containers than the object limit allows. */
+export class MsgpackBudgetError extends Error {}
+
+/**
+ * Arrays and maps a msgpack byte string would decode to, counted without decoding: a fixarray
+ * is one byte of input and a JS array of ~50 bytes of heap, so a compressed run of them must be
+ * refused before the decoder builds it. Reading stops at the first malformed or truncated item
+ * (the decoder reports it then). Spec: https://github.com/msgpack/msgpack/blob/master/spec.md
+ */
+export function countMsgpackContainers(b: Uint8Array): number {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let count = 0;
+  let i = 0;
+  while (i < b.length) {
+    const t = b[i]!;
+    let skip: number;
+    if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) skip = 1; // fixint, nil, bool
+    else if (t <= 0x9f) { count++; skip = 1; } // fixmap 0x80-0x8f, fixarray 0x90-0x9f
+    else if (t <= 0xbf) skip = 1 + (t & 0x1f); // fixstr
+    else if (t === 0xdc || t === 0xde) { count++; skip = 3; } // array16, map16
+    else if (t === 0xdd || t === 0xdf) { count++; skip = 5; } // array32, map32
+    else if (t === 0xcc || t === 0xd0) skip = 2;
+    else if (t === 0xcd || t === 0xd1) skip = 3;
+    else if (t === 0xce || t === 0xd2 || t === 0xca) skip = 5;
+    else if (t === 0xcf || t === 0xd3 || t === 0xcb) skip = 9;
+    else if (t >= 0xd4 && t <= 0xd8) skip = 2 + (1 << (t - 0xd4)); // fixext 1/2/4/8/16
+    else {
+      // str8/16/32 (0xd9-0xdb), bin8/16/32 (0xc4-0xc6), ext8/16/32 (0xc7-0xc9): a length, then data.
+      const width = t === 0xd9 || t === 0xc4 || t === 0xc7 ? 1 : t === 0xda || t === 0xc5 || t === 0xc8 ? 2 : t === 0xdb || t === 0xc6 || t === 0xc9 ? 4 : 0;
+      if (width === 0 || i + 1 + width > b.length) return count; // 0xc1 (never used) or truncated
+      const n = width === 1 ? b[i + 1]! : width === 2 ? view.getUint16(i + 1) : view.getUint32(i + 1);
+      skip = 1 + width + n + (t >= 0xc7 && t <= 0xc9 ? 1 : 0);
+    }
+    i += skip;
+  }
+  return count;
+}
 
 const DTYPE_NAMES = new Set<DTypeName>([
   'float64', 'float32', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint64', 'uint32', 'uint16', 'uint8',
@@ -300,6 +349,7 @@ class GraphDecoder {
   private readonly nodes: PyValue[] = [];
   readonly globals: GlobalRef[] = [];
   private readonly seenGlobals = new Set<string>();
+  private readonly tensorData = new Map<string, ArrayData>();
   private at = -1;
 
   constructor(
@@ -310,7 +360,9 @@ class GraphDecoder {
   ) {}
 
   private fail(what: string): never {
-    const where = this.at >= 0 ? `node ${this.at} (${TAG_NAMES[(this.raw[this.at] as unknown[])[0] as number] ?? '?'}) ` : '';
+    // (The tag may be anything, even a deeply nested array: only a number is looked up.)
+    const tag = isArr(this.raw[this.at]) ? (this.raw[this.at] as unknown[])[0] : undefined;
+    const where = this.at >= 0 ? `node ${this.at} (${typeof tag === 'number' ? (TAG_NAMES[tag] ?? '?') : '?'}) ` : '';
     throw malformed(`${this.opts.file}: envelope graph ${where}${what}`, { file: this.opts.file, offset: this.opts.payloadOffset });
   }
 
@@ -329,7 +381,7 @@ class GraphDecoder {
 
   private int(x: unknown, what: string, min = 0): number {
     const n = typeof x === 'bigint' && x >= -SAFE && x <= SAFE ? Number(x) : x;
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) this.fail(`has a bad ${what} (${String(x).slice(0, 40)})`);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) this.fail(`has a bad ${what} (${preview(x, 40)})`);
     return n;
   }
 
@@ -373,7 +425,7 @@ class GraphDecoder {
     if (x instanceof Float64Box || x instanceof BigIntBox || x instanceof SurrogateStrBox) return x.value;
     if (isArr(x) && x.length === 1) {
       const id = x[0];
-      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id >= this.nodes.length) this.fail(`refers to node ${String(id).slice(0, 20)}, which does not exist`);
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id >= this.nodes.length) this.fail(`refers to node ${preview(id, 20)}, which does not exist`);
       return this.nodes[id]!;
     }
     return this.fail(`holds a value of unexpected type ${x === undefined ? 'undefined' : isArr(x) ? `array of ${x.length}` : (x as object).constructor?.name ?? typeof x}`);
@@ -400,7 +452,7 @@ class GraphDecoder {
   /** Pass 1: the node itself, from its scalar fields. */
   private make(n: unknown[]): PyValue {
     const tag = n[0];
-    if (typeof tag !== 'number' || FIELDS[tag] === undefined) this.fail(`has unknown tag ${String(tag).slice(0, 20)}`);
+    if (typeof tag !== 'number' || FIELDS[tag] === undefined) this.fail(`has unknown tag ${preview(tag, 20)}`);
     if (n.length !== FIELDS[tag]! + 1) this.fail(`has ${n.length - 1} fields, expected ${FIELDS[tag]}`);
     switch (tag) {
       case TAG.LIST:
@@ -463,14 +515,15 @@ class GraphDecoder {
   /** Pass 2: children, by reference. */
   private fill(node: PyValue, n: unknown[]): void {
     switch (n[0]) {
+      // (Item by item: spreading a list of ~100k items into push() overflows the stack.)
       case TAG.LIST:
-        (node as PyValue[]).push(...this.values(n[1], 'item list'));
+        for (const v of this.values(n[1], 'item list')) (node as PyValue[]).push(v);
         return;
       case TAG.TUPLE:
-        (node as PyTuple).items.push(...this.values(n[1], 'item list'));
+        for (const v of this.values(n[1], 'item list')) (node as PyTuple).items.push(v);
         return;
       case TAG.SET:
-        (node as PySet).items.push(...this.values(n[1], 'item list'));
+        for (const v of this.values(n[1], 'item list')) (node as PySet).items.push(v);
         return;
       case TAG.DICT: {
         const d = node as PyDict;
@@ -486,7 +539,7 @@ class GraphDecoder {
       case TAG.OBJECT: {
         const o = node as Mutable<PyObject>;
         o.callable = this.value(n[1]);
-        (o.args as PyValue[]).push(...this.values(n[2], 'argument list'));
+        for (const v of this.values(n[2], 'argument list')) (o.args as PyValue[]).push(v);
         if (n[4] !== null) {
           const k = this.value(n[4]);
           if (!(k instanceof PyDict)) this.fail('has keyword arguments that are not a dict');
@@ -548,16 +601,24 @@ class GraphDecoder {
     }
   }
 
-  /** A fixed-width array's data: a typed-array view of the blob when aligned (copied otherwise). */
+  /**
+   * A fixed-width array's data: a typed-array view of the blob when aligned (copied otherwise).
+   * Arrays naming the same tensor with the same dtype share one result: a misaligned entry would
+   * otherwise be copied once per node naming it (a few bytes each in the graph).
+   */
   private tensor(index: number, dtype: PyDType, shape: number[], size: number): ArrayData {
     const entry = this.table[index];
     if (!entry) this.fail(`refers to tensor ${index}, which the tensor table does not list`);
     const [offset, nbytes] = entry;
     const need = size * dtype.itemsize;
     if (nbytes !== need) this.fail(`uses tensor ${index} of ${nbytes} bytes but shape ${JSON.stringify(shape)} of ${dtype.str} needs ${need}`);
+    const key = `${index}:${dtype.name}:${dtype.byteOrder}:${size}`;
+    const done = this.tensorData.get(key);
+    if (done) return done;
     const bytes = this.blob.subarray(offset, offset + nbytes);
-    if (TYPED_ARRAYS[dtype.name] && dtype.name !== 'void') return typedFromBytes(bytes, dtype.name, size);
-    return bytes;
+    const data = TYPED_ARRAYS[dtype.name] && dtype.name !== 'void' ? typedFromBytes(bytes, dtype.name, size) : bytes;
+    this.tensorData.set(key, data);
+    return data;
   }
 
   run(rootValue: unknown): PyValue {
@@ -579,6 +640,9 @@ export function decodeGraph(graphBytes: Uint8Array, blob: Uint8Array, options: D
     packed = UNPACKR.unpack(graphBytes);
   } catch (err) {
     if (err instanceof MlpackError) throw err;
+    if (err instanceof MsgpackBudgetError) {
+      throw malformed(`${options.file}: envelope graph section is refused: ${err.message}`, { file: options.file, offset: options.payloadOffset });
+    }
     throw malformed(`${options.file}: envelope graph section is not valid msgpack: ${(err as Error).message.slice(0, 120)}`, {
       file: options.file,
       offset: options.payloadOffset,

@@ -27,9 +27,10 @@ import {
   alignUp,
 } from './format.js';
 import type { PayloadKind } from './format.js';
-import { UNPACKR, decodeGraph } from './graph.js';
+import { BigIntBox, Float64Box, SurrogateStrBox, UNPACKR, decodeGraph } from './graph.js';
 import type { EnvelopeMetadata } from './metadata.js';
 import type { PayloadDescriptor } from './write.js';
+import { preview } from '../preview.js';
 
 export interface EnvelopeHeader {
   version: { major: number; minor: number };
@@ -69,6 +70,32 @@ const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 function field(file: string, what: string, offset = 0): MlpackError {
   return malformed(`${file}: envelope ${what}`, { file, offset });
+}
+
+/** Header nesting mlpack itself writes is 4 levels; user metadata is flat. */
+const MAX_HEADER_DEPTH = 64;
+
+/**
+ * The decoded header as plain JSON data: inspect returns parts of it as they are, and the
+ * library's results are `JSON.stringify`-able (STYLE.md 1), so 64-bit integers (bigints),
+ * extension boxes, binary strings and timestamps become numbers and strings here, and absurd
+ * nesting (which would overflow the stack of every later serialiser) is refused.
+ */
+function plainHeader(v: unknown, file: string, depth = 0): unknown {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (v instanceof Float64Box || v instanceof SurrogateStrBox) return v.value;
+  if (v instanceof BigIntBox) return v.value.toString();
+  if (v instanceof Uint8Array) return `<${v.length} bytes>`;
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
+  if (depth >= MAX_HEADER_DEPTH) throw field(file, `header nests deeper than ${MAX_HEADER_DEPTH} levels`, PRELUDE_BYTES);
+  if (Array.isArray(v)) return v.map((x) => plainHeader(x, file, depth + 1));
+  if (typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = plainHeader(x, file, depth + 1);
+    return out;
+  }
+  return null;
 }
 
 function safeInt(v: unknown): number | null {
@@ -122,6 +149,7 @@ export function readEnvelopeMetadata(bytes: Uint8Array, file = '<envelope>'): En
   } catch (err) {
     throw malformed(`${file}: envelope header is not valid msgpack: ${(err as Error).message.slice(0, 120)}`, { file, offset: PRELUDE_BYTES, cause: err });
   }
+  header = plainHeader(header, file);
   if (!isRecord(header)) throw field(file, 'header is not a map', PRELUDE_BYTES);
   const metadata = header['metadata'];
   const payload = header['payload'];
@@ -149,17 +177,17 @@ export async function readEnvelope(source: Source, options: ReadEnvelopeOptions 
   const p = head.payload;
   const kind = p.kind;
   if (!(PAYLOAD_KINDS as readonly string[]).includes(kind)) {
-    throw unsupported(`${file} carries a "${kind}" payload, which this mlpack cannot read (it reads ${PAYLOAD_KINDS.join(', ')})`, {
+    throw unsupported(`${file} carries a ${preview(kind)} payload, which this mlpack cannot read (it reads ${PAYLOAD_KINDS.join(', ')})`, {
       file,
       field: 'payload.kind',
       suggestion: 'upgrade mlpack to read it',
     });
   }
   if (!(ENVELOPE_CODECS as readonly string[]).includes(p.compression)) {
-    throw unsupported(`${file}: envelope payload is compressed with "${p.compression}", which this mlpack cannot read`, { file, field: 'payload.compression' });
+    throw unsupported(`${file}: envelope payload is compressed with ${preview(p.compression)}, which this mlpack cannot read`, { file, field: 'payload.compression' });
   }
   if (p.checksum !== 'sha256') {
-    throw unsupported(`${file}: envelope payload checksum "${p.checksum}" is not one this mlpack can verify (sha256)`, { file, field: 'payload.checksum' });
+    throw unsupported(`${file}: envelope payload checksum ${preview(p.checksum)} is not one this mlpack can verify (sha256)`, { file, field: 'payload.checksum' });
   }
   const payloadBytes = safeInt(p.bytes)!;
   if (payloadBytes > limits().maxDecompressedBytes) {
@@ -237,7 +265,7 @@ export async function readEnvelope(source: Source, options: ReadEnvelopeOptions 
   const blobOffset = safeInt(p.blob_offset);
   const blobBytes = safeInt(p.blob_bytes);
   if (graphBytes === null || blobOffset === null || blobBytes === null || graphBytes > blobOffset || blobOffset + blobBytes !== payloadBytes) {
-    throw malformed(`${file}: envelope graph layout (graph ${String(p.graph_bytes)}, blob at ${String(p.blob_offset)} of ${String(p.blob_bytes)} bytes) does not fit the ${payloadBytes}-byte payload`, {
+    throw malformed(`${file}: envelope graph layout (graph ${preview(p.graph_bytes)}, blob at ${preview(p.blob_offset)} of ${preview(p.blob_bytes)} bytes) does not fit the ${payloadBytes}-byte payload`, {
       file,
       field: 'payload.graph_bytes',
     });

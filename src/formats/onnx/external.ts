@@ -8,9 +8,11 @@
  * absolute paths, `..` segments and symlinks whose target leaves the folder are refused, and the
  * byte range must lie inside the file.
  */
-import { open, realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { MlpackError, malformed, unsupported } from '../../errors.js';
+import { MlpackError, malformed, unsupported, usage } from '../../errors.js';
+import { preview } from '../preview.js';
 import { TensorProtoDataLocation, type TensorProto } from './gen/onnx-proto.js';
 
 export interface ExternalDataRef {
@@ -68,9 +70,27 @@ export function unsafeLocationReason(location: string): string | null {
   return null;
 }
 
+/** The location as messages quote it: the file chose it, so it may be any length. */
+const loc = (ref: ExternalDataRef): string => preview(ref.location, 160);
+
 function inside(dir: string, target: string): boolean {
   const rel = relative(dir, target);
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+}
+
+/**
+ * A file-system error on a path the model names. The path comes from the file, so a loop, an
+ * over-long name or a missing file is the model's fault (MALFORMED); a permission problem is the
+ * reader's (USAGE, as for the model file itself).
+ */
+function fsError(err: unknown, ref: ExternalDataRef, where: string, field: string, file?: string): MlpackError {
+  if (err instanceof MlpackError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const name = `external data file ${loc(ref)} of tensor "${ref.tensor}"`;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return malformed(`${where}: ${name} does not exist`, { file, field, cause: err });
+  if (code === 'EACCES' || code === 'EPERM') return usage(`${where}: permission denied reading ${name}`, { file, field, cause: err });
+  const why = code === 'ELOOP' ? 'runs into a loop of symlinks' : code === 'ENAMETOOLONG' ? 'is a path too long to open' : `cannot be opened (${code ?? 'unknown error'})`;
+  return malformed(`${where}: ${name} ${why}`, { file, field, cause: err });
 }
 
 /**
@@ -87,7 +107,7 @@ export async function readExternalData(
   const field = `${ref.tensor}.external_data.location`;
   const reason = unsafeLocationReason(ref.location);
   if (reason) {
-    throw malformed(`${where}: external data location "${ref.location}" of tensor "${ref.tensor}" ${reason}`, {
+    throw malformed(`${where}: external data location ${loc(ref)} of tensor "${ref.tensor}" ${reason}`, {
       file,
       field,
       suggestion: 'external data must be a relative path inside the model folder',
@@ -99,34 +119,41 @@ export async function readExternalData(
     realDir = await realpath(baseDir);
     realTarget = await realpath(resolve(baseDir, ref.location));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw malformed(`${where}: external data file "${ref.location}" of tensor "${ref.tensor}" does not exist`, { file, field, cause: err });
-    }
-    throw new MlpackError(`${where}: cannot resolve external data "${ref.location}": ${(err as Error).message}`, {
-      code: 'INTERNAL',
-      file,
-      field,
-      cause: err,
-    });
+    throw fsError(err, ref, where, field, file);
   }
   if (!inside(realDir, realTarget)) {
-    throw malformed(`${where}: external data location "${ref.location}" of tensor "${ref.tensor}" resolves outside the model folder`, {
+    throw malformed(`${where}: external data location ${loc(ref)} of tensor "${ref.tensor}" resolves outside the model folder`, {
       file,
       field,
       suggestion: 'a symlink in the model folder points elsewhere; copy the data file next to the model instead',
     });
   }
-  const handle = await open(realTarget, 'r');
+  // Only regular files, checked before opening: opening a FIFO blocks until someone writes to it.
+  // O_NONBLOCK keeps it so should one replace the file between the check and the open.
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    if (!(await stat(realTarget)).isFile()) {
+      throw malformed(`${where}: external data ${loc(ref)} of tensor "${ref.tensor}" is not a regular file`, { file, field });
+    }
+    handle = await open(realTarget, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw fsError(err, ref, where, field, file);
+  }
   try {
     const st = await handle.stat();
     if (!st.isFile()) {
-      throw malformed(`${where}: external data "${ref.location}" of tensor "${ref.tensor}" is not a regular file`, { file, field });
+      throw malformed(`${where}: external data ${loc(ref)} of tensor "${ref.tensor}" is not a regular file`, { file, field });
+    }
+    if (expectedBytes === null) {
+      throw unsupported(`${where}: tensor "${ref.tensor}" keeps data of no fixed size (strings, or an unknown element type) in ${loc(ref)}, which mlpack does not read`, {
+        file,
+        field: `${ref.tensor}.external_data`,
+      });
     }
     const length = ref.length ?? st.size - ref.offset;
     if (ref.offset > st.size || length < 0 || ref.offset + length > st.size) {
       throw malformed(
-        `${where}: external data of tensor "${ref.tensor}" asks for bytes ${ref.offset}..${ref.offset + Math.max(length, 0)} of "${ref.location}", which has ${st.size}`,
+        `${where}: external data of tensor "${ref.tensor}" asks for bytes ${ref.offset}..${ref.offset + Math.max(length, 0)} of ${loc(ref)}, which has ${st.size}`,
         { file, field: `${ref.tensor}.external_data`, offset: ref.offset },
       );
     }
@@ -143,7 +170,7 @@ export async function readExternalData(
     let done = 0;
     while (done < length) {
       const { bytesRead } = await handle.read(out, done, length - done, ref.offset + done);
-      if (bytesRead === 0) throw malformed(`${where}: external data file "${ref.location}" shrank while reading`, { file, field });
+      if (bytesRead === 0) throw malformed(`${where}: external data file ${loc(ref)} shrank while reading`, { file, field });
       done += bytesRead;
     }
     return out;

@@ -132,7 +132,7 @@ function subgraphNodes(graph: GraphProto): NodeProto[] {
     for (const n of g.node ?? []) {
       for (const a of n.attribute ?? []) {
         for (const sg of [...(a.g ? [a.g] : []), ...(a.graphs ?? [])]) {
-          out.push(...(sg.node ?? []));
+          for (const inner of sg.node ?? []) out.push(inner);
           visit(sg);
         }
       }
@@ -166,10 +166,11 @@ export function inspectModel(model: ModelProto, file?: string): OnnxInspection {
     });
 
   const io = graphInterface(graph, file);
-  const ops: Record<string, number> = {};
+  // No prototype: an op_type named "constructor" or "__proto__" is counted like any other.
+  const ops = Object.create(null) as Record<string, number>;
   countOps(graph.node ?? [], ops);
   const inner = subgraphNodes(graph);
-  const subOps: Record<string, number> = {};
+  const subOps = Object.create(null) as Record<string, number>;
   countOps(inner, subOps);
 
   const domains = new Set<string>([...opsets.map((o) => o.domain), ...[...graph.node ?? [], ...inner].map(nodeDomain)]);
@@ -208,8 +209,8 @@ export function inspectModel(model: ModelProto, file?: string): OnnxInspection {
     nParams += tensorShape(s.values, file).count;
   }
 
-  const metadata: Record<string, string> = {};
-  for (const p of model.metadata_props ?? []) metadata[p.key ?? ''] = p.value ?? '';
+  // fromEntries defines keys as own properties: a "__proto__" key stays a key.
+  const metadata: Record<string, string> = Object.fromEntries((model.metadata_props ?? []).map((p) => [p.key ?? '', p.value ?? '']));
 
   const kind = modelKind(graph);
   const summary: ModelSummary = {

@@ -75,6 +75,8 @@ export function tensorShape(t: TensorProto, file?: string): { shape: number[]; c
     shape.push(n);
     count *= n;
   }
+  // Huge dims overflow the product to Infinity, and a later 0 turns that into NaN.
+  if (shape.includes(0)) count = 0;
   if (count > limits().maxArrayElements) {
     throw malformed(`${file ?? 'ONNX model'}: tensor "${name}" claims ${count} elements (limit ${limits().maxArrayElements})`, {
       file,
@@ -254,9 +256,10 @@ export function tensorBytes(tensor: Tensor): Uint8Array {
  */
 export function allTensors(graph: GraphProto): TensorProto[] {
   const out: TensorProto[] = [];
+  // (Item by item: spreading ~100k initializers into push() overflows the stack.)
   const visit = (g: GraphProto, depth: number): void => {
     if (depth > limits().maxDepth) throw malformed('ONNX graph nesting is too deep');
-    out.push(...(g.initializer ?? []));
+    for (const t of g.initializer ?? []) out.push(t);
     for (const s of g.sparse_initializer ?? []) {
       if (s.values) out.push(s.values);
       if (s.indices) out.push(s.indices);
@@ -264,7 +267,7 @@ export function allTensors(graph: GraphProto): TensorProto[] {
     for (const n of g.node ?? []) {
       for (const a of n.attribute ?? []) {
         if (a.t) out.push(a.t);
-        out.push(...(a.tensors ?? []));
+        for (const t of a.tensors ?? []) out.push(t);
         if (a.g) visit(a.g, depth + 1);
         for (const sg of a.graphs ?? []) visit(sg, depth + 1);
       }

@@ -23,7 +23,7 @@ export function childrenOf(v: PyValue): PyValue[] {
     const out: PyValue[] = [v.callable, ...v.args];
     if (v.kwargs) out.push(v.kwargs);
     if (v.state !== undefined) out.push(v.state);
-    if (v.listItems) out.push(...v.listItems);
+    if (v.listItems) for (const item of v.listItems) out.push(item); // (a spread overflows the stack past ~100k items)
     if (v.dictItems) for (const [k, val] of v.dictItems) out.push(k, val);
     return out;
   }

@@ -15,6 +15,7 @@ import type { DTypeName, NumericTypedArray } from '../../ir/dtype.js';
 import { NdArray, NumpyScalar, PyBytes, PyComplex, PyDType, PyDict, PyTuple } from '../../ir/object-graph.js';
 import type { ArrayData, PyValue } from '../../ir/object-graph.js';
 import { fortranToC, typedFromBytes } from '../../ir/tensor.js';
+import { preview } from '../preview.js';
 
 const NUMERIC_NAMES: Record<string, DTypeName> = {
   f2: 'float16', f4: 'float32', f8: 'float64',
@@ -62,7 +63,7 @@ export function dtypeFromCode(code: string, offset: number): PyDType {
 function asInt(v: PyValue | undefined, what: string, offset: number): number {
   if (typeof v === 'bigint') {
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
-      throw malformed(`${what} ${v} at offset ${offset} is out of range`, { offset });
+      throw malformed(`${what} ${preview(v)} at offset ${offset} is out of range`, { offset });
     }
     return Number(v);
   }
@@ -157,11 +158,22 @@ function rawBytes(v: PyValue | undefined, offset: number): Uint8Array {
   throw malformed(`numpy array data at offset ${offset} is not bytes`, { offset });
 }
 
+/** Zero-width string elements one array may hold (numpy writes itemsize ≥ 1 for any real data). */
+const ZERO_WIDTH_MAX = 1 << 20;
+
 /** Decode `count` elements of `dt` from raw bytes in C order or Fortran order. */
 export function decodeElements(dt: PyDType, bytes: Uint8Array, shape: number[], fortran: boolean, offset: number): ArrayData {
   let count = 1;
   for (const d of shape) count *= d;
   const need = count * dt.itemsize;
+  // Zero-width strings ('S0', 'U0') cost no bytes but one JS value each: a ~100-byte pickle must
+  // not be able to ask for 2**32 of them.
+  if ((dt.kind === 'U' || dt.kind === 'S') && dt.itemsize === 0 && count > ZERO_WIDTH_MAX) {
+    throw malformed(`numpy array at offset ${offset} claims ${count} zero-width ${dt.str} strings`, { offset });
+  }
+  if ((dt.kind === 'U' && dt.itemsize % 4 !== 0) || !Number.isSafeInteger(need)) {
+    throw malformed(`numpy array at offset ${offset} has an impossible ${dt.str} layout for ${count} elements`, { offset });
+  }
   if (bytes.length !== need) {
     throw malformed(
       `numpy array at offset ${offset} has ${bytes.length} data bytes but shape ${JSON.stringify(shape)} of ${dt.str} needs ${need}`,

@@ -13,7 +13,7 @@ import type { Source } from '../../io/source.js';
 import type { PyValue } from '../../ir/object-graph.js';
 import { joblibHooks, readZfile } from '../joblib/read.js';
 import { checkDepth } from './depth.js';
-import { Unpickler } from './unpickler.js';
+import { DecodeBudget, Unpickler } from './unpickler.js';
 import type { GlobalRef, UnpickleHooks } from './unpickler.js';
 
 export interface DecodedPickle {
@@ -93,11 +93,20 @@ export async function decodePickleSource(source: Source, compression: string | n
  */
 async function scanNestedTorch(result: DecodedPickle, file: string): Promise<void> {
   if (!result.globals.some((g) => g.module === 'torch.storage' && g.name === '_load_from_bytes')) return;
-  const { nestedTorchFiles, scanTorchBytes } = await import('../torch/scan.js');
+  const { nestedAllowance, nestedTorchFiles, scanTorchBytes } = await import('../torch/scan.js');
+  // One allowance for all of them: the same blob handed over many times is scanned once, and
+  // all nested files together may not exceed a few times the payload.
+  const into = { globals: result.globals, errors: result.nestedErrors };
+  const allowance = nestedAllowance(into, result.payloadBytes);
   for (const root of [result.value ?? null, ...result.extraStreams]) {
     for (const nested of nestedTorchFiles(root)) {
-      const into = { globals: result.globals, errors: result.nestedErrors };
-      scanTorchBytes(nested.bytes, file, into, `torch.storage._load_from_bytes at offset ${nested.offset}`, 1);
+      const where = `torch.storage._load_from_bytes at offset ${nested.offset}`;
+      if (allowance.bytes + nested.bytes.length > allowance.max) {
+        into.errors.push({ severity: 'error', location: where, message: `nested torch.save bytes add up to more than ${allowance.max} bytes; the rest is not scanned` });
+        return;
+      }
+      allowance.bytes += nested.bytes.length;
+      scanTorchBytes(nested.bytes, file, into, where, 1);
     }
   }
 }
@@ -110,6 +119,8 @@ function decodeStreams(bytes: Uint8Array, source: Source, result: DecodedPickle,
     afterBuild: (obj, u) => options.hooks?.afterBuild?.(obj, u) ?? joblib.afterBuild!(obj, u),
   };
   if (options.hooks?.persistentLoad) hooks.persistentLoad = options.hooks.persistentLoad;
+  // One allowance for the whole file: 10,000 streams may not each build the maximum.
+  const budget = new DecodeBudget();
   let n = 0;
   while (reader.remaining > 0) {
     if (n >= limits().maxStreams) throw malformed(`${source.path} holds more than ${limits().maxStreams} pickle streams`, { offset: reader.offset });
@@ -117,6 +128,7 @@ function decodeStreams(bytes: Uint8Array, source: Source, result: DecodedPickle,
     const u = new Unpickler(reader, {
       hooks,
       globals: result.globals,
+      budget,
       location: n === 0 ? undefined : `stream ${n + 1} at offset ${start}`,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });

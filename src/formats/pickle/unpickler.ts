@@ -14,7 +14,7 @@
 import { MlpackError, malformed } from '../../errors.js';
 import { ByteReader, decodeLatin1, decodeUtf8 } from '../../io/byte-reader.js';
 import { limits } from '../../io/limits.js';
-import { NdArray, PyBytes, PyDType, PyDict, PyGlobal, PyObject, PySet, PyTuple } from '../../ir/object-graph.js';
+import { NdArray, NumpyScalar, PyBytes, PyDType, PyDict, PyGlobal, PyObject, PySet, PyTuple } from '../../ir/object-graph.js';
 import type { Construction, PyValue } from '../../ir/object-graph.js';
 import { applyArrayState, applyDTypeState } from './numpy.js';
 import { RECONSTRUCTORS } from './reconstructors.js';
@@ -47,6 +47,32 @@ export interface UnpickleOptions {
   globals?: GlobalRef[];
   /** Called now and then with (bytes consumed, total bytes) while decoding big streams. */
   onProgress?: (done: number, total: number) => void;
+  /** Shared allowance, so the streams of one file (nested ones included) draw on one budget. */
+  budget?: DecodeBudget;
+}
+
+/** CPython's default_max_str_digits. */
+const MAX_INT_DIGITS = 4300;
+/** LONG4 payload cap: 8 Mbit, the envelope's integer extension cap (src/formats/mlpack/graph.ts). */
+const MAX_LONG_BYTES = 1 << 20;
+
+/** Budget units (~100 bytes of heap each, measured) of a dict, and of an object or bytes record; lists, tuples and sets are 1. */
+const DICT_UNITS = 3;
+const OBJECT_UNITS = 2;
+
+/**
+ * What one decode may build: containers and objects (`limits().maxObjects`, items copied by
+ * reconstructors included) and bytes copied out of the input (`limits().maxDecompressedBytes`).
+ * Memo GETs make sharing free in the stream, so without it a few bytes of `set(GET big_list)`
+ * repeated, or a compressed run of EMPTY_DICT opcodes, could fill the heap.
+ */
+export class DecodeBudget {
+  objects = 0;
+  copiedBytes = 0;
+  /** Buffers already charged (views of them are free: the memory is shared). */
+  readonly paid = new WeakSet<ArrayBufferLike>();
+  readonly maxObjects = limits().maxObjects;
+  readonly maxCopiedBytes = limits().maxDecompressedBytes;
 }
 
 /** Python 2 module/name spellings → Python 3 (CPython `_compat_pickle`), for resolution only. */
@@ -114,6 +140,7 @@ export class Unpickler {
   private readonly memo = new Map<number, PyValue>();
   /** Offset of the opcode being executed (for errors and findings). */
   private opOffset = 0;
+  readonly budget: DecodeBudget;
 
   constructor(reader: ByteReader, options: UnpickleOptions = {}) {
     this.reader = reader;
@@ -121,6 +148,7 @@ export class Unpickler {
     this.location = options.location;
     this.globals = options.globals ?? [];
     this.onProgress = options.onProgress;
+    this.budget = options.budget ?? new DecodeBudget();
   }
 
   /** Decode one pickle, up to and including its STOP opcode. */
@@ -135,6 +163,45 @@ export class Unpickler {
         cause: err,
       });
     }
+  }
+
+  /** Count `objects` new objects and `bytes` bytes copied out of the input against the budget. */
+  charge(objects: number, bytes = 0): void {
+    const b = this.budget;
+    b.objects += objects;
+    b.copiedBytes += bytes;
+    if (b.objects > b.maxObjects) {
+      this.fail(`pickle builds more than ${b.maxObjects} objects; a model holds far fewer, so the stream is hostile or not a model`);
+    }
+    if (b.copiedBytes > b.maxCopiedBytes) {
+      this.fail(`pickle copies more than ${b.maxCopiedBytes} bytes while rebuilding its objects, over the decompression limit`);
+    }
+  }
+
+  /**
+   * Charge a value a reconstructor, BUILD or a hook produced: the copies it made (set/dict items,
+   * strings decoded from array bytes, byte and element buffers not viewing the input).
+   */
+  private chargeValue(v: PyValue | undefined): void {
+    if (v === null || typeof v !== 'object') return;
+    if (v instanceof PySet || v instanceof PyTuple) this.charge(1 + v.items.length);
+    else if (v instanceof PyDict) this.charge(DICT_UNITS + v.size);
+    else if (v instanceof PyBytes) this.charge(OBJECT_UNITS, this.copied(v.data));
+    else if (v instanceof NdArray) {
+      const d = v.data;
+      // Strings decoded from fixed-width bytes: ~25 bytes each, a quarter of a unit.
+      if (Array.isArray(d)) this.charge(OBJECT_UNITS + (v.dtype.hasObject ? 0 : Math.ceil(d.length / 4)));
+      else this.charge(OBJECT_UNITS, this.copied(d));
+    } else if (v instanceof NumpyScalar) this.charge(OBJECT_UNITS, this.copied(v.raw));
+    else this.charge(OBJECT_UNITS);
+  }
+
+  /** Bytes of a buffer not yet paid for: 0 for views of the input or of an earlier copy. */
+  private copied(view: ArrayBufferView): number {
+    const buf = view.buffer;
+    if (buf === this.reader.buffer.buffer || this.budget.paid.has(buf)) return 0;
+    this.budget.paid.add(buf);
+    return buf.byteLength;
   }
 
   private fail(message: string): never {
@@ -211,9 +278,13 @@ export class Unpickler {
       const rebuild = RECONSTRUCTORS.get(`${module}.${name}`);
       if (rebuild) {
         const value = rebuild(args, this.reader.base + this.opOffset);
-        if (value !== undefined) return value;
+        if (value !== undefined) {
+          this.chargeValue(value);
+          return value;
+        }
       }
     }
+    this.charge(OBJECT_UNITS);
     return new PyObject(callable, args, how, this.reader.base + this.opOffset, kwargs);
   }
 
@@ -226,9 +297,13 @@ export class Unpickler {
   private run(): PyValue {
     const r = this.reader;
     const stack = this.stack;
+    const maxStack = limits().maxStackItems;
     let ops = 0;
     for (;;) {
       if (this.onProgress && (++ops & 0xff) === 0) this.onProgress(r.position, r.end);
+      if (stack.length + this.marks.length > maxStack) {
+        this.fail(`pickle stack holds more than ${maxStack} items and marks`);
+      }
       this.opOffset = r.position;
       const op = r.byte('a pickle opcode');
       switch (op) {
@@ -274,6 +349,8 @@ export class Unpickler {
         }
         case 0x8b: { // LONG4 (2)
           const n = this.length4('LONG4');
+          // Printing a huge integer in decimal is superlinear: cap it as the envelope's ext 2 does.
+          if (n > MAX_LONG_BYTES) this.fail(`LONG4 integer of ${n} bytes is over the ${MAX_LONG_BYTES}-byte limit`);
           stack.push(decodeLong(r.bytes(n, 'LONG4 digits')));
           break;
         }
@@ -335,21 +412,25 @@ export class Unpickler {
           break;
         }
         case 0x42: { // BINBYTES (3)
+          this.charge(OBJECT_UNITS);
           const n = r.uint32('BINBYTES length');
           stack.push(new PyBytes(r.bytes(n, 'BINBYTES data')));
           break;
         }
         case 0x43: { // SHORT_BINBYTES (3)
+          this.charge(OBJECT_UNITS);
           const n = r.byte('SHORT_BINBYTES length');
           stack.push(new PyBytes(r.bytes(n, 'SHORT_BINBYTES data')));
           break;
         }
         case 0x8e: { // BINBYTES8 (4)
+          this.charge(OBJECT_UNITS);
           const n = this.length8('BINBYTES8');
           stack.push(new PyBytes(r.bytes(n, 'BINBYTES8 data')));
           break;
         }
         case 0x96: { // BYTEARRAY8 (5)
+          this.charge(OBJECT_UNITS);
           const n = this.length8('BYTEARRAY8');
           stack.push(new PyBytes(r.bytes(n, 'BYTEARRAY8 data'), true));
           break;
@@ -363,27 +444,30 @@ export class Unpickler {
           this.top();
           break;
 
-        // ---- containers ----------------------------------------------------------------------
-        case 0x29: stack.push(new PyTuple([])); break; // EMPTY_TUPLE (1)
-        case 0x85: stack.push(new PyTuple([this.pop()])); break; // TUPLE1 (2)
+        // ---- containers (each charged against the decode budget) ------------------------------
+        case 0x29: this.charge(1); stack.push(new PyTuple([])); break; // EMPTY_TUPLE (1)
+        case 0x85: this.charge(1); stack.push(new PyTuple([this.pop()])); break; // TUPLE1 (2)
         case 0x86: { // TUPLE2 (2)
+          this.charge(1);
           const b = this.pop();
           const a = this.pop();
           stack.push(new PyTuple([a, b]));
           break;
         }
         case 0x87: { // TUPLE3 (2)
+          this.charge(1);
           const c = this.pop();
           const b = this.pop();
           const a = this.pop();
           stack.push(new PyTuple([a, b, c]));
           break;
         }
-        case 0x74: stack.push(new PyTuple(this.popMark())); break; // TUPLE (0)
-        case 0x5d: stack.push([]); break; // EMPTY_LIST (1)
-        case 0x6c: stack.push(this.popMark()); break; // LIST (0)
-        case 0x7d: stack.push(new PyDict()); break; // EMPTY_DICT (1)
+        case 0x74: this.charge(1); stack.push(new PyTuple(this.popMark())); break; // TUPLE (0)
+        case 0x5d: this.charge(1); stack.push([]); break; // EMPTY_LIST (1)
+        case 0x6c: this.charge(1); stack.push(this.popMark()); break; // LIST (0)
+        case 0x7d: this.charge(DICT_UNITS); stack.push(new PyDict()); break; // EMPTY_DICT (1)
         case 0x64: { // DICT (0)
+          this.charge(DICT_UNITS);
           const items = this.popMark();
           if (items.length % 2) this.fail('DICT needs an even number of items');
           const d = new PyDict();
@@ -391,8 +475,8 @@ export class Unpickler {
           stack.push(d);
           break;
         }
-        case 0x8f: stack.push(new PySet([], false)); break; // EMPTY_SET (4)
-        case 0x91: stack.push(new PySet(this.popMark(), true)); break; // FROZENSET (4)
+        case 0x8f: this.charge(1); stack.push(new PySet([], false)); break; // EMPTY_SET (4)
+        case 0x91: this.charge(1); stack.push(new PySet(this.popMark(), true)); break; // FROZENSET (4)
         case 0x61: { // APPEND (0)
           const item = this.pop();
           this.appendTo(this.top(), [item]);
@@ -419,7 +503,7 @@ export class Unpickler {
           const items = this.popMark();
           const target = this.top();
           if (!(target instanceof PySet) || target.frozen) this.fail('ADDITEMS target is not a set');
-          target.items.push(...items);
+          for (const item of items) target.items.push(item);
           break;
         }
 
@@ -509,6 +593,7 @@ export class Unpickler {
   }
 
   private persistent(pid: PyValue): PyValue {
+    this.charge(OBJECT_UNITS);
     const offset = this.reader.base + this.opOffset;
     if (this.hooks.persistentLoad) return this.hooks.persistentLoad(pid, offset);
     return new PyObject(null, [pid], 'persid', offset);
@@ -518,7 +603,8 @@ export class Unpickler {
     if (Array.isArray(target)) {
       for (const item of items) target.push(item);
     } else if (target instanceof PyObject) {
-      (target.listItems ??= []).push(...items);
+      const into = (target.listItems ??= []);
+      for (const item of items) into.push(item);
     } else {
       this.fail(`APPEND target is a ${describe(target)}, not a list`);
     }
@@ -538,13 +624,17 @@ export class Unpickler {
   private build(obj: PyValue, state: PyValue): void {
     if (obj instanceof NdArray) {
       applyArrayState(obj, state, this.reader.base + this.opOffset);
+      this.chargeValue(obj);
     } else if (obj instanceof PyDType) {
       applyDTypeState(obj, state, this.reader.base + this.opOffset);
     } else if (obj instanceof PyObject) {
       obj.state = state;
       if (this.hooks.afterBuild) {
         const replaced = this.hooks.afterBuild(obj, this);
-        if (replaced !== undefined) this.stack[this.stack.length - 1] = replaced;
+        if (replaced !== undefined) {
+          this.chargeValue(replaced);
+          this.stack[this.stack.length - 1] = replaced;
+        }
       }
     } else if (obj instanceof PyDict && obj.pyClass) {
       obj.state = state; // a dict subclass with instance attributes
@@ -554,6 +644,9 @@ export class Unpickler {
   }
 
   private parseIntText(text: string, what: string): bigint {
+    // CPython 3.11+ refuses int text over 4300 digits (sys.int_info.default_max_str_digits) for the
+    // same reason: parsing decimal is superlinear, so 100 MB of digits would take minutes.
+    if (text.length > MAX_INT_DIGITS + 2) this.fail(`${what} text of ${text.length} characters is over the ${MAX_INT_DIGITS}-digit limit`);
     if (!/^[+-]?\d+$/.test(text.trim())) this.fail(`${what} text ${JSON.stringify(text.slice(0, 40))} is not an integer`);
     return BigInt(text.trim());
   }
@@ -561,7 +654,7 @@ export class Unpickler {
   private parseIndex(text: string, what: string): number {
     if (!/^\d+$/.test(text)) this.fail(`${what} index ${JSON.stringify(text.slice(0, 40))} is not a number`);
     const n = Number(text);
-    if (!Number.isSafeInteger(n)) this.fail(`${what} index ${text} is out of range`);
+    if (!Number.isSafeInteger(n)) this.fail(`${what} index ${text.slice(0, 40)} is out of range`);
     return n;
   }
 

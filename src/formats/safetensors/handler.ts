@@ -22,12 +22,14 @@ const FORMAT_LIBRARIES: Record<string, string> = {
 function producerOf(f: SafetensorsFile): ProducerInfo | null {
   const m = f.metadata;
   if (!m) return null;
-  const format = m.format ?? null;
-  const library = format === null ? null : (FORMAT_LIBRARIES[format] ?? format);
-  const version = m[`${library}_version`] ?? m.version ?? null;
+  const format = Object.hasOwn(m, 'format') ? m.format! : null;
+  // Own keys only: a format named "constructor" must not find Object.prototype.constructor.
+  const library = format === null ? null : Object.hasOwn(FORMAT_LIBRARIES, format) ? FORMAT_LIBRARIES[format]! : format;
+  const own = (k: string): string | null => (Object.hasOwn(m, k) ? m[k]! : null);
+  const version = own(`${library}_version`) ?? own('version');
   const producer: ProducerInfo = { library, version };
   if (format !== null) producer.format = format;
-  if (m.mlpack_version !== undefined) {
+  if (Object.hasOwn(m, 'mlpack_version')) {
     producer.converter = 'mlpack';
     producer.converter_version = m.mlpack_version;
   }

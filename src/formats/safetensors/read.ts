@@ -18,6 +18,7 @@ import { decodeUtf8 } from '../../io/byte-reader.js';
 import { limits } from '../../io/limits.js';
 import type { NumericTypedArray } from '../../ir/dtype.js';
 import { typedFromBytes } from '../../ir/tensor.js';
+import { preview } from '../preview.js';
 import { dtypeByCode } from './dtypes.js';
 import type { RankedDType } from './dtypes.js';
 
@@ -82,11 +83,13 @@ export function readSafetensors(bytes: Uint8Array, file: string): SafetensorsFil
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw fail('__metadata__ is not an object of strings', { field: name });
-      metadata = {};
+      const pairs: Array<[string, string]> = [];
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') throw fail(`__metadata__.${k} is a ${v === null ? 'null' : typeof v}, not a string`, { field: `__metadata__.${k}` });
-        metadata[k] = v;
+        pairs.push([k, v]);
       }
+      // fromEntries defines own properties: a "__proto__" key stays a key.
+      metadata = Object.fromEntries(pairs);
       continue;
     }
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw fail(`entry ${JSON.stringify(name)} is not an object`, { field: name });
@@ -99,12 +102,12 @@ export function readSafetensors(bytes: Uint8Array, file: string): SafetensorsFil
     if (!dtype) throw unsupported(`${file}: tensor ${JSON.stringify(name)} has dtype ${JSON.stringify(info.dtype)}, which mlpack does not know`, { file, field: name });
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-      throw fail(`tensor ${JSON.stringify(name)} has shape ${JSON.stringify(shape)}, not a list of non-negative integers`, { field: name });
+      throw fail(`tensor ${preview(name)} has shape ${preview(shape)}, not a list of non-negative integers`, { field: name });
     }
     if (shape.length > limits().maxNdim) throw fail(`tensor ${JSON.stringify(name)} has ${shape.length} dimensions, more than the ${limits().maxNdim} allowed`, { field: name });
     const offsets = info.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0)) {
-      throw fail(`tensor ${JSON.stringify(name)} has data_offsets ${JSON.stringify(offsets)}, not two non-negative integers`, { field: name });
+      throw fail(`tensor ${preview(name)} has data_offsets ${preview(offsets)}, not two non-negative integers`, { field: name });
     }
     const [begin, end] = offsets as [number, number];
     entries.push({ name, dtype, shape: shape as number[], begin, end });

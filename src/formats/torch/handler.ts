@@ -67,7 +67,8 @@ function modelOf(f: TorchFile): FormatInspection['model'] {
   if (f.kind === 'checkpoint') {
     model.state_dicts = f.candidates;
     model.params_from = weights.key;
-    const meta: Record<string, unknown> = {};
+    // No prototype: a checkpoint key named "__proto__" is just a key.
+    const meta = Object.create(null) as Record<string, unknown>;
     if (f.root instanceof PyDict) {
       for (const [k, v] of f.root.entries) {
         const s = scalar(v);
@@ -79,8 +80,10 @@ function modelOf(f: TorchFile): FormatInspection['model'] {
   if (f.kind === 'torchscript') {
     model.code = f.code;
     const items = f.constants instanceof PyTuple ? f.constants.items : Array.isArray(f.constants) ? f.constants : [];
+    const byName = new Map<string, TorchTensor>();
+    for (const c of f.constantTensors) if (!byName.has(c.name)) byName.set(c.name, c);
     model.constants = items.map((v, index) => {
-      const t = f.constantTensors.find((c) => c.name === `constants.${index}`);
+      const t = byName.get(`constants.${index}`);
       if (t) return { index, kind: 'tensor', dtype: t.type, shape: t.shape };
       const s = scalar(v);
       return s !== undefined ? { index, value: s } : { index, class: v === undefined ? null : describeClass(v) };

@@ -31,7 +31,8 @@ import { NdArray, PyBytes, PyDict, PyGlobal, PyObject, PySet, PyTuple } from '..
 import type { PyValue } from '../../ir/object-graph.js';
 import type { Finding } from '../../api/types.js';
 import { checkDepth } from '../pickle/depth.js';
-import { Unpickler, canonicalGlobal } from '../pickle/unpickler.js';
+import { DecodeBudget, Unpickler, canonicalGlobal } from '../pickle/unpickler.js';
+import { preview } from '../preview.js';
 import type { GlobalRef, UnpickleHooks } from '../pickle/unpickler.js';
 import { ELEMENT_TYPES, storageType, torchDtype } from './dtypes.js';
 import type { ElementType } from './dtypes.js';
@@ -130,20 +131,40 @@ function int(v: PyValue | undefined): number | null {
   return null;
 }
 
-/** A dict key as Python's `str()` would print it in a key path. */
+const BIG_KEY = 1n << 256n;
+
+/** Longest rendering of a tuple key: nested tuples shared through the memo would otherwise double per level. */
+const TUPLE_KEY_CHARS = 1024;
+
+/** A dict key as Python's `str()` would print it in a key path (tuples cut at 1024 characters). */
 export function keyName(k: PyValue): string {
+  return keyText(k, { left: TUPLE_KEY_CHARS });
+}
+
+function keyText(k: PyValue, budget: { left: number }): string {
   if (typeof k === 'string') return k;
-  if (typeof k === 'bigint') return k.toString();
+  // Decimal printing is superlinear: a memo-shared 8-Mbit key must not be printed per reference.
+  if (typeof k === 'bigint') return k < -BIG_KEY || k > BIG_KEY ? preview(k) : k.toString();
   if (typeof k === 'number') return Number.isInteger(k) ? `${k}.0` : String(k);
   if (typeof k === 'boolean') return k ? 'True' : 'False';
   if (k === null) return 'None';
-  if (k instanceof PyBytes) return `b'${decodeLatin1(k.data)}'`;
-  if (k instanceof PyTuple) return `(${k.items.map(keyName).join(', ')}${k.items.length === 1 ? ',' : ''})`;
+  if (k instanceof PyBytes) {
+    const cut = k.data.length > TUPLE_KEY_CHARS;
+    return `b'${decodeLatin1(cut ? k.data.subarray(0, TUPLE_KEY_CHARS) : k.data)}${cut ? '…' : ''}'`;
+  }
+  if (k instanceof PyTuple) {
+    let out = '(';
+    for (let i = 0; i < k.items.length; i++) {
+      if (budget.left <= 0) return `${out}…)`;
+      const part = `${i ? ', ' : ''}${keyText(k.items[i]!, budget)}`;
+      budget.left -= part.length;
+      out += part;
+    }
+    return `${out}${k.items.length === 1 ? ',' : ''})`;
+  }
   if (k instanceof PyGlobal) return k.qualified;
   return '?';
 }
-
-const join = (path: string, key: string): string => (path === '' ? key : `${path}.${key}`);
 
 function className(v: PyValue): string {
   if (v instanceof PyDict) return v.pyClass ?? 'builtins.dict';
@@ -250,12 +271,12 @@ class TensorCollector {
     const storageOffset = int(a[1]);
     const shape = this.intTuple(a[2], path, 'size');
     const stride = this.intTuple(a[3], path, 'stride');
-    if (storageOffset === null) throw this.bad(path, `has storage offset ${String(a[1])}, not an integer`);
+    if (storageOffset === null) throw this.bad(path, `has storage offset ${preview(a[1])}, not an integer`);
     let type: ElementType = ref.storage.type;
     if (q === REBUILD_V3) {
       const d = a[6];
       const dtype = d instanceof PyGlobal ? torchDtype(d.module, d.name) : null;
-      if (!dtype) throw this.bad(path, `has dtype ${d instanceof PyGlobal ? d.qualified : String(d)}, which mlpack does not know`);
+      if (!dtype) throw this.bad(path, `has dtype ${preview(d)}, which mlpack does not know`);
       type = dtype;
     }
     const geometry: Geometry = {
@@ -325,7 +346,7 @@ class TensorCollector {
     if (list.length > limits().maxNdim) throw this.bad(path, `has ${list.length} dimensions, more than the ${limits().maxNdim} allowed`);
     return list.map((x, d) => {
       const n = int(x);
-      if (n === null) throw this.bad(path, `has ${what}[${d}] = ${String(x)}, not an integer`);
+      if (n === null) throw this.bad(path, `has ${what}[${d}] = ${preview(x)}, not an integer`);
       return n;
     });
   }
@@ -335,7 +356,25 @@ class TensorCollector {
     const out: TorchTensor[] = [];
     const seen = new Set<object>();
     const max = limits().maxDepth;
-    const push = (path: string, g: Geometry) => out.push({ ...g, name: path === '' ? 'tensor' : path });
+    // Names share their prefixes until printed; what they would add up to is bounded here, before
+    // a deep chain of long (memo-shared) keys reaches V8's string limit or fills the output.
+    const maxChars = limits().maxNameChars;
+    let chars = 0;
+    const join = (path: string, key: string): string => {
+      if (path.length + key.length >= maxChars) {
+        throw malformed(`${this.file}: a key path is longer than ${maxChars} characters (nesting ${preview(path, 40)}…)`, { file: this.file });
+      }
+      return path === '' ? key : `${path}.${key}`;
+    };
+    const push = (path: string, g: Geometry) => {
+      chars += path.length;
+      if (chars > maxChars) {
+        throw malformed(`${this.file}: the tensor names add up to more than ${maxChars} characters; the object graph repeats deep paths`, {
+          file: this.file,
+        });
+      }
+      out.push({ ...g, name: path === '' ? 'tensor' : path });
+    };
 
     const walk = (v: PyValue | undefined, path: string, depth: number): void => {
       if (v === null || v === undefined || typeof v !== 'object') return;
@@ -417,10 +456,11 @@ function decodePickle(
   globals: GlobalRef[],
   hooks: UnpickleHooks,
   location: string | undefined,
+  budget: DecodeBudget,
 ): { value: PyValue; protocol: number; end: number } {
   try {
     const reader = new ByteReader(bytes);
-    const u = new Unpickler(reader, { hooks, globals, ...(location !== undefined ? { location } : {}) });
+    const u = new Unpickler(reader, { hooks, globals, budget, ...(location !== undefined ? { location } : {}) });
     const value = u.load();
     checkDepth(value, 0);
     return { value, protocol: u.protocol, end: reader.position };
@@ -434,7 +474,7 @@ function decodePickle(
  * `torch.UntypedStorage` holds bytes (uint8); `_rebuild_tensor_v3` says what they are.
  */
 function resolveStorageType(v: PyValue | undefined, file: string, where: string): ElementType {
-  if (!(v instanceof PyGlobal)) throw malformed(`${file}: ${where} names its storage type with ${String(v)}, not a torch class`, { file });
+  if (!(v instanceof PyGlobal)) throw malformed(`${file}: ${where} names its storage type with ${preview(v)}, not a torch class`, { file });
   const r = storageType(v.module, v.name);
   switch (r.kind) {
     case 'typed':
@@ -539,9 +579,9 @@ function readZipCheckpoint(source: Source): TorchFile {
       const key = typeof t[2] === 'bigint' ? t[2].toString() : text(t[2]);
       const numel = int(t[4]);
       if (key === null || key === '' || key.includes('/') || key === '..' || key === '.') {
-        throw malformed(`${file}: ${where} has storage key ${String(t[2])}`, { file, offset });
+        throw malformed(`${file}: ${where} has storage key ${preview(t[2])}`, { file, offset });
       }
-      if (numel === null || numel < 0) throw malformed(`${file}: ${where} declares storage ${key} with ${String(t[4])} elements`, { file, offset });
+      if (numel === null || numel < 0) throw malformed(`${file}: ${where} declares storage ${key} with ${preview(t[4])} elements`, { file, offset });
       const memberName = `${prefix}/${folder}/${key}`;
       let storage = storages.get(`${folder}/${key}`);
       if (!storage) {
@@ -579,7 +619,8 @@ function readZipCheckpoint(source: Source): TorchFile {
   const dataEntry = zip.get(dataName);
   if (!dataEntry) throw malformed(`${file} has no ${dataName} record`, { file });
   const refs = new Map<PyObject, StorageRef>();
-  const decoded = decodePickle(zip.read(dataEntry, { verifyCrc: true }), file, dataName, out.globals, storageHooks('data', dataName, refs), dataName);
+  const budget = new DecodeBudget();
+  const decoded = decodePickle(zip.read(dataEntry, { verifyCrc: true }), file, dataName, out.globals, storageHooks('data', dataName, refs), dataName, budget);
   out.root = decoded.value;
   out.protocol = decoded.protocol;
   const collector = new TensorCollector(file, refs, out.warnings);
@@ -591,7 +632,7 @@ function readZipCheckpoint(source: Source): TorchFile {
   if (constEntry) {
     const crefs = new Map<PyObject, StorageRef>();
     try {
-      const c = decodePickle(zip.read(constEntry, { verifyCrc: true }), file, constName, out.globals, storageHooks('constants', constName, crefs), constName);
+      const c = decodePickle(zip.read(constEntry, { verifyCrc: true }), file, constName, out.globals, storageHooks('constants', constName, crefs), constName, budget);
       out.constants = c.value;
       const cc = new TensorCollector(file, crefs, out.warnings);
       out.constantTensors = cc.collect(c.value).map((t) => ({ ...t, name: `constants.${t.name}` }));
@@ -643,9 +684,10 @@ function readLegacy(source: Source): TorchFile {
   const bytes = source.bytes;
   const out = emptyFile(file, 'legacy');
   const reader = new ByteReader(bytes);
+  const budget = new DecodeBudget();
   const next = (label: string, hooks: UnpickleHooks, location: string | undefined): PyValue => {
     try {
-      const u = new Unpickler(reader, { hooks, globals: out.globals, ...(location !== undefined ? { location } : {}) });
+      const u = new Unpickler(reader, { hooks, globals: out.globals, budget, ...(location !== undefined ? { location } : {}) });
       const start = reader.position;
       const value = u.load();
       checkDepth(value, start);
@@ -658,11 +700,11 @@ function readLegacy(source: Source): TorchFile {
 
   const magic = next('magic number pickle', {}, 'legacy magic number');
   if (magic !== LEGACY_MAGIC) {
-    throw malformed(`${file} does not start with torch's legacy magic number (found ${String(magic)})`, { file, offset: 0 });
+    throw malformed(`${file} does not start with torch's legacy magic number (found ${preview(magic)})`, { file, offset: 0 });
   }
   const version = next('protocol version pickle', {}, 'legacy protocol version');
   if (version !== LEGACY_PROTOCOL_VERSION) {
-    throw unsupported(`${file} uses legacy torch serialization protocol ${String(version)}; mlpack reads protocol 1001`, { file });
+    throw unsupported(`${file} uses legacy torch serialization protocol ${preview(version)}; mlpack reads protocol 1001`, { file });
   }
   const sysInfo = next('sys_info pickle', {}, 'legacy sys_info');
   const legacy: NonNullable<TorchFile['legacy']> = { protocolVersion: 1001, littleEndian: null, typeSizes: null };
@@ -698,8 +740,8 @@ function readLegacy(source: Source): TorchFile {
       const type = resolveStorageType(t[1], file, where);
       const key = typeof t[2] === 'bigint' ? t[2].toString() : text(t[2]);
       const numel = int(t[4]);
-      if (key === null) throw malformed(`${file}: ${where} has storage key ${String(t[2])}`, { file, offset });
-      if (numel === null || numel < 0) throw malformed(`${file}: ${where} declares storage ${key} with ${String(t[4])} elements`, { file, offset });
+      if (key === null) throw malformed(`${file}: ${where} has storage key ${preview(t[2])}`, { file, offset });
+      if (numel === null || numel < 0) throw malformed(`${file}: ${where} declares storage ${key} with ${preview(t[4])} elements`, { file, offset });
       let root = roots.get(key);
       if (!root) {
         root = new LegacyStorage(key, type, text(t[3]) ?? 'cpu');
@@ -713,7 +755,7 @@ function readLegacy(source: Source): TorchFile {
         const off = v ? int(v[1]) : null;
         const size = v ? int(v[2]) : null;
         if (!v || off === null || size === null || off < 0 || size < 0) {
-          throw malformed(`${file}: ${where} has view metadata ${String(view)}, not (key, offset, size)`, { file, offset });
+          throw malformed(`${file}: ${where} has view metadata ${preview(view)}, not (key, offset, size)`, { file, offset });
         }
         viewOffset = off;
         viewNumel = size;
@@ -732,7 +774,7 @@ function readLegacy(source: Source): TorchFile {
   for (const k of keyList) {
     const key = typeof k === 'bigint' ? k.toString() : text(k);
     const root = key === null ? undefined : roots.get(key);
-    if (!root) throw malformed(`${file}: storage key ${String(k)} in the key list was never referenced by the object pickle`, { file, offset: reader.offset });
+    if (!root) throw malformed(`${file}: storage key ${preview(k)} in the key list was never referenced by the object pickle`, { file, offset: reader.offset });
     if (root.filled) throw malformed(`${file}: storage key ${key} appears twice in the key list`, { file, offset: reader.offset });
     const at = reader.offset;
     const count = reader.uint64(`element count of storage ${key}`);
@@ -780,10 +822,23 @@ function classify(out: TorchFile, collector: TensorCollector): void {
       return;
     }
     out.kind = 'checkpoint';
+    // Sorted names: "is some tensor under `name.`" is one binary search (a scan per entry is
+    // quadratic in a hostile checkpoint with many entries and many tensors).
+    const names = out.tensors.map((t) => t.name).sort();
+    const under = (prefix: string): boolean => {
+      let lo = 0;
+      let hi = names.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (names[mid]! < prefix) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo < names.length && names[lo]!.startsWith(prefix);
+    };
     for (const [k, v] of root.entries) {
       if (collector.isTensor(v)) continue;
       const name = keyName(k);
-      if (out.tensors.some((t) => t.name.startsWith(`${name}.`))) out.candidates.push(name);
+      if (under(`${name}.`)) out.candidates.push(name);
     }
     return;
   }

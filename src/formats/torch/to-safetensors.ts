@@ -22,8 +22,9 @@ import { basename } from 'node:path';
 import { assertSafe } from '../../api/load.js';
 import type { SafetyOptions } from '../../api/load.js';
 import type { SafetyReport } from '../../api/types.js';
-import { unsupported, usage } from '../../errors.js';
+import { malformed, unsupported, usage } from '../../errors.js';
 import { sha256Hex } from '../../io/hash.js';
+import { limits } from '../../io/limits.js';
 import { readSource } from '../../io/source.js';
 import type { Source } from '../../io/source.js';
 import { VERSION } from '../../version.js';
@@ -96,6 +97,9 @@ function topLevel(f: TorchFile): string[] {
   return [...out];
 }
 
+/** Output size below which the expansion rule does not apply (as the codecs' 64 MiB floor). */
+const EXPAND_FLOOR = 64 * 1024 * 1024;
+
 /** Convert a torch checkpoint (path or loaded source) to a safetensors stream. */
 export async function torchToSafetensors(input: string | Source, options: TorchToSafetensorsOptions = {}): Promise<TorchSafetensorsExport> {
   const source = typeof input === 'string' ? await readSource(input) : input;
@@ -143,6 +147,15 @@ export async function torchToSafetensors(input: string | Source, options: TorchT
   for (const g of shared) warnings.push(`tensors ${g.join(', ')} share one storage in the checkpoint and are written as separate copies`);
 
   const { size } = planSafetensors(tensors, metadata);
+  // Views are written as copies: a few bytes of storage seen through stride-0 (broadcast) or
+  // many overlapping views can expand without end. The codecs' bomb rule bounds the output.
+  const maxOut = Math.max(EXPAND_FLOOR, source.bytes.length * limits().maxCompressionRatio);
+  if (size > maxOut) {
+    throw malformed(`${source.path}: its tensors would expand to ${size} bytes of safetensors from a ${source.bytes.length}-byte checkpoint (views copied out), a ratio beyond ${limits().maxCompressionRatio}`, {
+      file: source.path,
+      suggestion: 'if the file is trusted, pass --max-decompressed <bytes> (an explicit limit also lifts the ratio check)',
+    });
+  }
   return {
     tensors,
     metadata,
