@@ -78,11 +78,14 @@ export async function loadModel(input: string | Source, options: SafetyOptions =
       return { source, format: 'keras-h5', object: null, ir: keras.ir, safety: keras.safety, producer: { library: 'keras', version: keras.kerasVersion } };
     }
     if (detection.format !== 'pickle' && detection.format !== 'joblib') {
-      const what = detection.format === 'torch' ? 'a PyTorch checkpoint (weights without the code that computes with them)' : `a ${detection.format} file`;
+      const what = detection.format === 'torch' ? 'a PyTorch file (mlpack does not run PyTorch code)' : `a ${detection.format} file (tensors, not a runnable model)`;
       throw new MlpackError(`${source.path} is ${what}; mlpack cannot run it`, {
         code: 'UNSUPPORTED',
         file: source.path,
-        suggestion: detection.format === 'torch' ? 'inspect it, or convert a state_dict with `mlpack convert --to safetensors`' : undefined,
+        suggestion:
+          detection.format === 'torch'
+            ? 'inspect it, convert a state_dict with `mlpack convert --to safetensors`, or export the model to ONNX with torch.onnx.export and predict from that'
+            : 'inspect it with `mlpack inspect`',
       });
     }
     const decoded = await decodePickleSource(source, detection.compression ?? null);

@@ -5,15 +5,14 @@
  */
 import { dirname } from 'node:path';
 import { MlpackError, malformed, unsupported, usage } from '../errors.js';
-import { classifierLabels, outputRoles } from '../formats/onnx/inspect.js';
+import { classifierLabels, modelKind, outputRoles } from '../formats/onnx/inspect.js';
 import type { Tensor as OnnxTensor } from '../formats/onnx/types.js';
 import type { Label, Method } from '../ir/model.js';
 import { asMatrix } from '../runtime/data.js';
 import type { Table } from '../runtime/data.js';
-import { readInputChunks } from '../runtime/input.js';
 import type { InputSource } from '../runtime/input.js';
 import type { LoadedModel } from './load.js';
-import { checkMethod, classesFor, inputSchema, jsonNumber } from './predict.js';
+import { checkMethod, classesFor, inputChunks, inputSchema, jsonNumber, onRows } from './predict.js';
 import type { OutputValue, PredictOptions, PredictResult } from './predict.js';
 
 type Session = Awaited<ReturnType<(typeof import('../runtime/ort/session.js'))['createSession']>>;
@@ -56,28 +55,55 @@ async function session(bytes: Uint8Array, file: string | undefined, baseDir: str
   return createSession(bytes, { file, baseDir });
 }
 
-/** The whole input document for graphs whose input is not a plain [N, F] matrix. */
-async function readDocument(input: InputSource): Promise<unknown> {
+/** The whole input text (file or stdin), read once. */
+async function readText(input: InputSource): Promise<string> {
+  if (input.text !== undefined) return input.text;
   const { readFile } = await import('node:fs/promises');
-  let text = input.text;
-  if (text === undefined) {
-    if (input.path === '-') {
-      const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
-      text = Buffer.concat(chunks).toString('utf8');
-    } else {
-      try {
-        text = await readFile(input.path, 'utf8');
-      } catch {
-        throw usage(`no such input file: ${input.path}`, { file: input.path });
-      }
-    }
+  if (input.path === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
   }
+  try {
+    return await readFile(input.path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw usage(`${input.path} is a directory, not an input file`, { file: input.path });
+    throw usage(`no such input file: ${input.path}`, { file: input.path });
+  }
+}
+
+function parseDocument(text: string, input: InputSource): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw malformed(`${input.path === '-' ? 'standard input' : input.path} is not valid JSON: ${(err as Error).message}`);
+    throw malformed(`${input.path === '-' ? 'standard input' : input.path} is not valid JSON: ${(err as Error).message}`, { file: input.path });
   }
+}
+
+/** `{"inputs": {"<name>": rows, ...}}` (or "instances"): the rows of each named graph input. */
+function namedInputs(text: string): Record<string, unknown> | null {
+  if (!text.trimStart().startsWith('{')) return null;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return null;
+  const v = (doc as Record<string, unknown>)['inputs'] ?? (doc as Record<string, unknown>)['instances'];
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+/**
+ * CLI.md: `predict` is the default for converted classifiers/regressors (mlpack's and skl2onnx's
+ * label/probabilities or `variable` outputs), `run` for every other graph.
+ */
+function isConvertedEstimator(graph: NonNullable<Session['model']['graph']>, props: Array<{ key?: string; value?: string }> | undefined, outputs: string[]): boolean {
+  if (outputRoles(graph).label !== undefined) return true;
+  const recorded = props?.find((p) => p.key === 'model_kind')?.value;
+  const regressor = recorded === 'regressor' || recorded === 'classifier' || modelKind(graph) === 'regressor';
+  return regressor && outputs.some((o) => OUTPUT_FOR.predict.includes(o));
 }
 
 const TYPED: Record<string, (n: number) => ArrayLike<unknown> & { [i: number]: unknown }> = {
@@ -158,8 +184,8 @@ export async function predictOnnx(model: LoadedModel, input: InputSource, option
     const { run } = await import('../runtime/ort/session.js');
     const outputs: OutputValue[] = [];
     try {
-      for await (const chunk of readInputChunks(input, inputSchema(ir))) {
-        const outs = await run(s, onnxFeeds(onnxInputFor(ir), chunk));
+      for await (const chunk of inputChunks(input, inputSchema(ir))) {
+        const outs = await run(s, onRows(input.path, () => onnxFeeds(onnxInputFor(ir), chunk)));
         outputs.push(...methodOutput(outs, method, file));
       }
     } finally {
@@ -176,7 +202,8 @@ export async function predictOnnx(model: LoadedModel, input: InputSource, option
   try {
     const graph = s.model.graph!;
     const roles = outputRoles(graph);
-    const requested = options.method ?? (roles.label ? 'predict' : 'run');
+    const converted = isConvertedEstimator(graph, s.model.metadata_props, s.outputs.map((o) => o.name));
+    const requested = options.method ?? (converted ? 'predict' : 'run');
     if (requested !== 'run') checkMethod(requested);
     const feeds: Record<string, OnnxTensor> = {};
     const inputs = s.inputs;
@@ -186,35 +213,38 @@ export async function predictOnnx(model: LoadedModel, input: InputSource, option
     const firstType = tensorInput(first);
     if (!firstType) throw unsupported(`${file}: input "${first.name}" is not a tensor (${first.typeName})`, { field: first.name });
     const rank2 = inputs.length === 1 && firstType.shape !== null && firstType.shape.length === 2 && firstType.dtype !== 'string';
-    if (rank2) {
-      // Plain [N, F] input: every row form (JSON, NDJSON, CSV) streams through the row reader.
+    const text = await readText(input);
+    const src: InputSource = { path: input.path, text };
+    const named = namedInputs(text);
+    if (rank2 && !named) {
+      // Plain [N, F] input: every row form (JSON, NDJSON, CSV) goes through the row reader.
       const width = firstType.shape![1];
       const chunks: Table[] = [];
-      for await (const c of readInputChunks(input, { nFeatures: typeof width === 'number' ? width : null, featureNames: null })) chunks.push(c);
+      for await (const c of inputChunks(src, { nFeatures: typeof width === 'number' ? width : null, featureNames: null })) chunks.push(c);
       const all: Table = { kind: 'table', rows: 0, cols: chunks[0]?.cols ?? 0, cells: [], names: null };
       for (const c of chunks) {
         all.rows += c.rows;
         for (const cell of c.cells) all.cells.push(cell);
       }
-      feeds[first.name] = tableFeed(first.name, firstType.dtype ?? 'float32', all);
+      feeds[first.name] = onRows(input.path, () => tableFeed(first.name, firstType.dtype ?? 'float32', all));
     } else {
-      const doc = await readDocument(input);
-      const named = doc && typeof doc === 'object' && !Array.isArray(doc) ? ((doc as Record<string, unknown>)['inputs'] ?? (doc as Record<string, unknown>)['instances']) : doc;
+      const doc = named ? null : parseDocument(text, input);
+      const rowsDoc = named ?? (doc && typeof doc === 'object' && !Array.isArray(doc) ? ((doc as Record<string, unknown>)['inputs'] ?? (doc as Record<string, unknown>)['instances']) : doc);
       for (const i of inputs) {
         const t = tensorInput(i);
         if (!t) throw unsupported(`${file}: input "${i.name}" is not a tensor (${i.typeName})`, { field: i.name });
         let rows: unknown;
-        if (named && typeof named === 'object' && !Array.isArray(named)) rows = (named as Record<string, unknown>)[i.name];
-        else if (inputs.length === 1) rows = named;
+        if (rowsDoc && typeof rowsDoc === 'object' && !Array.isArray(rowsDoc)) rows = (rowsDoc as Record<string, unknown>)[i.name];
+        else if (inputs.length === 1) rows = rowsDoc;
         if (!Array.isArray(rows)) {
           throw malformed(
             inputs.length > 1
               ? `the model has ${inputs.length} inputs (${inputs.map((x) => x.name).join(', ')}); give {"inputs": {"<name>": rows, ...}} with rows for "${i.name}"`
               : `expected a JSON array of rows for input "${i.name}"`,
-            { field: i.name },
+            { field: i.name, file: input.path },
           );
         }
-        feeds[i.name] = feedFromRows(i.name, t.dtype ?? 'float32', rows, t.shape);
+        feeds[i.name] = onRows(input.path, () => feedFromRows(i.name, t.dtype ?? 'float32', rows, t.shape));
       }
     }
     const outs = await run(s, feeds);

@@ -2,7 +2,7 @@
  * `predict`: rows in, scikit-learn's answers out. Input streams in chunks through the native
  * evaluator (or onnxruntime); outputs are produced per chunk so callers can write as they go.
  */
-import { usage } from '../errors.js';
+import { MlpackError, usage } from '../errors.js';
 import type { EstimatorIR, Label, Method } from '../ir/model.js';
 import { METHODS } from '../ir/model.js';
 import type { Output, Table } from '../runtime/data.js';
@@ -68,10 +68,36 @@ export function checkMethod(method: string): Method {
   return method as Method;
 }
 
+/** Run `fn` on input rows: a MALFORMED error it raises is a fault of the rows, so it names the input file. */
+export function onRows<T>(inputPath: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof MlpackError && err.code === 'MALFORMED' && err.file === undefined) err.file = inputPath;
+    throw err;
+  }
+}
+
+/**
+ * Input rows in chunks; an error in the rows names the input file (`-` for stdin) rather than
+ * the model, which a caller would otherwise attach.
+ */
+export async function* inputChunks(input: InputSource, schema: InputSchema): AsyncGenerator<Table> {
+  try {
+    yield* readInputChunks(input, schema);
+  } catch (err) {
+    if (err instanceof MlpackError && err.file === undefined) err.file = input.path;
+    throw err;
+  }
+}
+
 /** Evaluate chunks of rows with the native evaluator, yielding per-row outputs. */
-export async function* predictNativeChunks(model: LoadedModel, input: AsyncIterable<Table>, method: Method): AsyncGenerator<OutputValue[]> {
+export async function* predictNativeChunks(model: LoadedModel, input: AsyncIterable<Table>, method: Method, inputPath?: string): AsyncGenerator<OutputValue[]> {
   const ir = model.ir!;
-  for await (const chunk of input) yield outputRows(evaluate(ir, chunk, method));
+  for await (const chunk of input) {
+    // A value the evaluator cannot use ("x" where a number is needed) is a fault of the rows.
+    yield inputPath === undefined ? outputRows(evaluate(ir, chunk, method)) : onRows(inputPath, () => outputRows(evaluate(ir, chunk, method)));
+  }
 }
 
 export function classesFor(ir: EstimatorIR, method: Method): Label[] | undefined {
@@ -89,7 +115,7 @@ export async function predict(modelPath: string, input: InputSource, options: Pr
   }
   const method = checkMethod(options.method ?? 'predict');
   const outputs: OutputValue[] = [];
-  for await (const rows of predictNativeChunks(model, readInputChunks(input, inputSchema(model.ir!)), method)) outputs.push(...rows);
+  for await (const rows of predictNativeChunks(model, inputChunks(input, inputSchema(model.ir!)), method, input.path)) outputs.push(...rows);
   const result: PredictResult = { method, outputs };
   const classes = classesFor(model.ir!, method);
   if (classes) result.classes = classes;

@@ -2,16 +2,17 @@
  * `verify`: the native evaluator and onnxruntime on the same rows, every shared method compared
  * within tolerances (NaN equal to NaN, labels exactly). A conversion CI can trust.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { MlpackError, usage } from '../errors.js';
 import type { EstimatorIR, Method } from '../ir/model.js';
 import type { Cell, Table } from '../runtime/data.js';
-import { readInputChunks } from '../runtime/input.js';
+import { detectFormat } from '../formats/registry.js';
+import { readSource } from '../io/source.js';
+import type { Source } from '../io/source.js';
 import { evaluate } from '../runtime/native/registry.js';
 import { loadModel } from './load.js';
 import type { SafetyOptions } from './load.js';
-import { inputSchema, outputRows } from './predict.js';
+import { inputChunks, inputSchema, onRows, outputRows } from './predict.js';
 import type { OutputValue } from './predict.js';
 import { tensorRows } from './predict-onnx.js';
 
@@ -132,18 +133,44 @@ function compare(native: OutputValue[], onnx: OutputValue[], rtol: number, atol:
   return report;
 }
 
-export async function verify(modelPath: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+/** The ONNX bytes of `--against`: an ONNX file or an .mlpack envelope holding one, found by content. */
+async function readAgainst(path: string): Promise<Uint8Array> {
+  const source = await readSource(path);
+  const { detection } = detectFormat(source);
+  if (detection.format === 'onnx') return source.bytes;
+  if (detection.format === 'mlpack') {
+    const model = await loadModel(source);
+    if (model.onnx) return model.onnx;
+  }
+  throw usage(`--against takes an ONNX file, and ${path === '-' ? 'standard input' : path} is ${detection.format === 'mlpack' ? 'an .mlpack envelope without an ONNX payload' : `a ${detection.format} file`}`, {
+    file: path,
+    suggestion: 'convert the model first (`mlpack convert <model> --to onnx -o model.onnx`), or leave --against out to convert in memory',
+  });
+}
+
+export async function verify(model: string | Source, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const modelPath = typeof model === 'string' ? model : model.path;
   const rtol = options.rtol ?? DEFAULT_RTOL;
   const atol = options.atol ?? DEFAULT_ATOL;
-  const model = await loadModel(modelPath, options);
-  if (model.format === 'onnx' || !model.ir) {
-    throw usage(`${modelPath} is an ONNX file; verify takes the source model (pickle/joblib/.mlpack) and --against <onnx>`, { file: modelPath });
+  for (const [flag, v] of [['--rtol', rtol], ['--atol', atol]] as const) {
+    if (!Number.isFinite(v) || v < 0) throw usage(`${flag} must be a non-negative number, not ${v}`);
   }
-  const ir = model.ir;
+  if (options.rows !== undefined && (!Number.isInteger(options.rows) || options.rows < 1)) throw usage(`--rows must be a positive integer, not ${options.rows}`);
+  if (options.seed !== undefined && (!Number.isInteger(options.seed) || options.seed < 0)) throw usage(`--seed must be a non-negative integer, not ${options.seed}`);
+  if (options.input !== undefined && (options.rows !== undefined || options.seed !== undefined)) {
+    throw usage('--rows and --seed shape generated rows; with --input the rows come from the file');
+  }
+  const stdinUsers = [modelPath, options.input, options.against].filter((p) => p === '-');
+  if (stdinUsers.length > 1) throw usage('only one of the model, --input and --against can come from stdin (-)');
+  const loaded = await loadModel(model, options);
+  if (loaded.format === 'onnx' || !loaded.ir) {
+    throw usage(`${modelPath} is an ONNX file; verify takes the source model (pickle/joblib/.mlpack/Keras HDF5) and --against <onnx>`, { file: modelPath });
+  }
+  const ir = loaded.ir;
   let table: Table;
   if (options.input) {
     const chunks: Table[] = [];
-    for await (const c of readInputChunks({ path: options.input }, inputSchema(ir))) chunks.push(c);
+    for await (const c of inputChunks({ path: options.input }, inputSchema(ir))) chunks.push(c);
     table = { kind: 'table', rows: 0, cols: chunks[0]!.cols, cells: [], names: chunks[0]!.names };
     for (const c of chunks) {
       table.rows += c.rows;
@@ -152,18 +179,16 @@ export async function verify(modelPath: string, options: VerifyOptions = {}): Pr
   } else {
     table = generateRows(ir, options.rows ?? 200, options.seed ?? 0);
   }
+  const inputPath = options.input;
+  const rowsOf = <T>(fn: () => T): T => (inputPath === undefined ? fn() : onRows(inputPath, fn));
 
   const { createSession, run } = await import('../runtime/ort/session.js');
   const { convertToOnnx, onnxFeeds, onnxInputFor } = await import('../convert/onnx/convert.js');
   let bytes: Uint8Array;
   let baseDir: string | null = null;
   if (options.against) {
-    try {
-      bytes = await readFile(options.against);
-    } catch {
-      throw usage(`no such ONNX file: ${options.against}`, { file: options.against });
-    }
-    baseDir = dirname(options.against);
+    bytes = await readAgainst(options.against);
+    baseDir = options.against === '-' ? null : dirname(options.against);
   } else {
     bytes = convertToOnnx(ir);
   }
@@ -177,12 +202,12 @@ export async function verify(modelPath: string, options: VerifyOptions = {}): Pr
       spec.name = declared.name;
       if (declared.type.dtype === 'float64' || declared.type.dtype === 'float32' || declared.type.dtype === 'string') spec.dtype = declared.type.dtype;
     }
-    const outs = await run(session, onnxFeeds(spec, table));
+    const outs = await run(session, rowsOf(() => onnxFeeds(spec, table)));
     const methods: Record<string, MethodReport> = {};
     for (const method of ir.methods) {
       const name = OUTPUT_FOR[method]?.find((o) => o in outs);
       if (!name) continue;
-      const native = outputRows(evaluate(ir, table, method));
+      const native = rowsOf(() => outputRows(evaluate(ir, table, method)));
       methods[method] = compare(native, tensorRows(outs[name]!, true), rtol, atol);
     }
     if (Object.keys(methods).length === 0) {

@@ -12,6 +12,24 @@ export function colorEnabled(stream: NodeJS.WriteStream): boolean {
 export const out: ChalkInstance = new Chalk({ level: colorEnabled(process.stdout) ? 1 : 0 });
 export const err: ChalkInstance = new Chalk({ level: colorEnabled(process.stderr) ? 1 : 0 });
 
+/**
+ * What has gone to stdout so far, so that an error never adds a second JSON document (CLI.md:
+ * exactly one document on stdout). `close` finishes a document that is being streamed (predict)
+ * with an `error` member; `done` means a whole document (or binary output) was written.
+ */
+export const stdoutState: { done: boolean; close: ((error: unknown) => string) | null; broken: boolean; json: boolean } = {
+  done: false,
+  close: null,
+  broken: false,
+  /** The command prints JSON without --json (predict into a pipe): its errors are JSON too. */
+  json: false,
+};
+
+/** EPIPE: whoever read stdout has gone (`mlpack ... | head`); not an error of ours. */
+export function isBrokenPipe(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | null)?.code === 'EPIPE';
+}
+
 /** JSON with bigint as string and typed arrays as plain arrays (results should not hold them, but never crash). */
 export function toJSON(value: unknown): string {
   return JSON.stringify(
@@ -25,10 +43,17 @@ export function toJSON(value: unknown): string {
   );
 }
 
-export function writeStdout(text: string): Promise<void> {
+/** Write a piece of the result to stdout, waiting for the write (and so for backpressure). */
+export function writeRaw(chunk: string | Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
-    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`, (e) => (e ? reject(e) : resolve()));
+    process.stdout.write(chunk, (e) => (e ? reject(e) : resolve()));
   });
+}
+
+/** Write the whole result (one JSON document or the human view) to stdout. */
+export async function writeStdout(text: string): Promise<void> {
+  await writeRaw(text.endsWith('\n') ? text : `${text}\n`);
+  stdoutState.done = true;
 }
 
 export function warn(message: string): void {

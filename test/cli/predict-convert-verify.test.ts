@@ -7,9 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeModel } from '../../src/formats/onnx/read.js';
-import { encodeModel } from '../../src/formats/onnx/write.js';
-import { assertCleanStderr, readJSON, runCli } from '../helpers.js';
+import { assertCleanStderr, readJSON, runCli, writePerturbedOnnx } from '../helpers.js';
 import { fixture } from '../paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mlpack-cli-'));
@@ -163,13 +161,8 @@ describe('mlpack convert and verify', () => {
   });
 
   it('verify: a deliberately perturbed ONNX model exits 6 naming the mismatches', () => {
-    const proto = decodeModel(readFileSync(onnx));
-    const init = proto.graph!.initializer!.find((t) => (t.dims?.length ?? 0) === 2 && t.raw_data && t.raw_data.length >= 8)!;
-    const raw = Buffer.from(init.raw_data!);
-    raw.writeFloatLE(raw.readFloatLE(0) + 5, 0);
-    init.raw_data = raw;
     const bad = join(tmp, 'perturbed.onnx');
-    writeFileSync(bad, encodeModel(proto));
+    writePerturbedOnnx(onnx, bad);
     const r = runCli(['verify', model, '--against', bad, '--json']);
     assert.equal(r.status, 6, r.stderr);
     const doc = JSON.parse(r.stdout) as { ok: boolean; methods: Record<string, { mismatches: number; max_abs_diff: number }> };

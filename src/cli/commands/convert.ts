@@ -1,23 +1,11 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
-import { TARGETS, convert } from '../../api/convert.js';
-import type { ConvertOptions, Target } from '../../api/convert.js';
+import type { ConvertOptions } from '../../api/convert.js';
+import { TARGETS } from '../../api/targets.js';
+import type { Target } from '../../api/targets.js';
 import { usage } from '../../errors.js';
-import { formatBytes, toJSON, writeStdout } from '../output.js';
+import { err, formatBytes, stdoutState, toJSON, warn, writeStdout } from '../output.js';
 import { renderVerify } from '../render/verify.js';
-import { collect, safetyOptions, trustOption } from './shared.js';
-
-function int(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected an integer');
-  return n;
-}
-
-function float(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
-  return n;
-}
+import { collect, integer, nonNegativeNumber, positiveInteger, safetyOptions, trustOption } from './shared.js';
 
 interface Flags {
   to: string;
@@ -41,25 +29,28 @@ interface Flags {
 export function registerConvert(program: Command): void {
   const cmd = program
     .command('convert')
-    .description('convert a model: scikit-learn → ONNX, any model → .mlpack envelope, back to pickle/joblib, torch → safetensors')
-    .argument('<input>', 'model file')
+    .description('convert a model: scikit-learn/Keras → ONNX, any model → .mlpack envelope, back to pickle/joblib, torch → safetensors (outputs are written atomically; the input is never modified)')
+    .argument('<input>', "model file ('-' reads stdin)")
     .requiredOption('--to <format>', TARGETS.join(' | '))
-    .option('-o, --output <file>', 'output file (required; written atomically)')
-    .option('--opset <n>', 'ONNX default-domain opset (default 21)', int)
-    .option('--ml-opset <n>', 'ai.onnx.ml opset (default 3)', int)
+    .option('-o, --output <file>', "output file (required; written atomically; '-' writes to stdout, without --json or --verify)")
+    .option('--opset <n>', 'ONNX: default-domain opset (default 21; exit 4 when mlpack or onnxruntime cannot use it)', positiveInteger)
+    .option('--ml-opset <n>', 'ONNX: ai.onnx.ml opset (default 3)', positiveInteger)
     .option('--float64', 'ONNX: double input and arithmetic where the operators allow')
-    .option('--compress <codec[:level]>', 'mlpack/joblib payload compression (mlpack: none zlib gzip brotli zstd; joblib: none zlib gzip bz2 lzma xz lz4)')
-    .option('--protocol <n>', 'pickle protocol for --to pickle/joblib (2–5, default 4)', int)
-    .option('--meta <key=value>', 'user metadata recorded in a .mlpack envelope (repeatable)', collect, [])
+    .option('--compress <codec[:level]>', 'payload compression (mlpack: none zlib gzip brotli zstd, default zstd; joblib: none zlib gzip bz2 lzma xz lz4, default none)')
+    .option('--protocol <n>', 'pickle protocol for --to pickle/joblib (2–5, default 4)', integer)
+    .option('--meta <key=value>', 'user metadata recorded in a .mlpack envelope or ONNX metadata_props (repeatable)', collect)
     .option('--key <key>', 'torch checkpoint entry to export to safetensors (e.g. model)')
-    .option('--verify', 'ONNX: run verify on the written file; exit 6 on mismatch')
-    .option('--rtol <r>', 'relative tolerance for --verify (default 1e-4)', float)
-    .option('--atol <a>', 'absolute tolerance for --verify (default 1e-5)', float)
-    .option('--force', 'replace an existing output')
-    .option('--json', 'print one JSON document');
+    .option('--verify', 'ONNX: run verify on the written file before it takes the output name; on mismatch exit 6 and keep no output')
+    .option('--rtol <r>', 'relative tolerance for --verify (default 1e-4)', nonNegativeNumber)
+    .option('--atol <a>', 'absolute tolerance for --verify (default 1e-5)', nonNegativeNumber)
+    .option('--force', 'replace an existing output file')
+    .option('--json', 'print one JSON document {input, output, to, bytes, verify?}');
   trustOption(cmd);
   cmd.action(async (input: string, flags: Flags) => {
     if (!flags.output) throw usage('convert needs an output file: -o <file>');
+    const toStdout = flags.output === '-';
+    if (toStdout && flags.json) throw usage('-o - writes the model to stdout, so --json has nowhere to go', { suggestion: 'write to a file with -o <file>' });
+    if (toStdout && process.stdout.isTTY) throw usage('refusing to write a binary model to a terminal (-o -)', { suggestion: 'redirect stdout to a file or a pipe' });
     const meta: Record<string, string> = {};
     for (const kv of flags.meta ?? []) {
       const eq = kv.indexOf('=');
@@ -78,11 +69,17 @@ export function registerConvert(program: Command): void {
     if (flags.verify) options.verify = true;
     if (flags.rtol !== undefined) options.rtol = flags.rtol;
     if (flags.atol !== undefined) options.atol = flags.atol;
+    const { convert } = await import('../../api/convert.js');
     const result = await convert(input, options);
-    if (flags.json) await writeStdout(toJSON(result));
+    for (const w of result.warnings ?? []) warn(w);
+    if (toStdout) {
+      // stdout carried the model itself: the summary is a diagnostic.
+      stdoutState.done = true;
+      process.stderr.write(`${err.dim(`mlpack: wrote ${formatBytes(result.bytes)} (${result.to}) to stdout`)}\n`);
+    } else if (flags.json) await writeStdout(toJSON(result));
     else {
-      await writeStdout(`wrote ${result.output} (${result.to}, ${formatBytes(result.bytes)})`);
-      if (result.verify) await writeStdout(renderVerify(result.verify));
+      const head = result.written === false ? `not written: ${result.output} failed verification` : `wrote ${result.output} (${result.to}, ${formatBytes(result.bytes)})`;
+      await writeStdout(`${head}${result.verify ? `\n${renderVerify(result.verify)}` : ''}`);
     }
     if (result.verify && !result.verify.ok) process.exitCode = 6;
   });

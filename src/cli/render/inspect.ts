@@ -83,6 +83,5 @@ export function renderInspect(r: InspectResult, showTensors: boolean): string {
       lines.push(`           ${f.severity === 'critical' ? out.red(f.severity) : out.yellow(f.severity)} ${f.global ?? ''}${f.offset !== undefined ? out.dim(` @${f.offset}`) : ''}${f.message && !f.global ? ` ${f.message}` : ''}`);
     }
   }
-  for (const w of r.warnings ?? []) lines.push(line('warning', out.yellow(w)));
   return lines.join('\n');
 }
