@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MlpackError, usage } from '../errors.js';
 
@@ -32,7 +32,12 @@ export async function writeFileAtomic(
   }
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
   let total = 0;
-  const handle = await open(tmp, 'wx');
+  let handle: FileHandle;
+  try {
+    handle = await open(tmp, 'wx');
+  } catch (err) {
+    throw writeError(path, err);
+  }
   try {
     for await (const chunk of chunks) {
       let done = 0;
@@ -48,8 +53,27 @@ export async function writeFileAtomic(
   } catch (err) {
     await handle.close().catch(() => undefined);
     await rm(tmp, { force: true });
-    if (err instanceof MlpackError) throw err;
-    throw new MlpackError(`cannot write ${path}: ${(err as Error).message}`, { code: 'INTERNAL', file: path, cause: err });
+    throw writeError(path, err);
   }
   return total;
+}
+
+/** Errors of the user's choosing (a folder that is missing or read-only, a full disk) are usage errors. */
+const USER_ERRNO: Record<string, string> = {
+  ENOENT: 'its folder does not exist',
+  ENOTDIR: 'a part of its folder path is not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  EISDIR: 'it is a folder',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exceeded',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+function writeError(path: string, err: unknown): MlpackError {
+  if (err instanceof MlpackError) return err;
+  const why = USER_ERRNO[(err as NodeJS.ErrnoException)?.code ?? ''];
+  if (why) return usage(`cannot write ${path}: ${why}`, { file: path, cause: err });
+  return new MlpackError(`cannot write ${path}: ${(err as Error).message}`, { code: 'INTERNAL', file: path, cause: err });
 }
