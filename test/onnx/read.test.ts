@@ -179,6 +179,20 @@ describe('inspectModel', () => {
     assert.equal(inspectModel(r2.build()).model!.kind, 'regressor');
   });
 
+  it('a model_kind metadata prop naming a CLI.md kind wins over the graph shape; anything else is ignored', () => {
+    const build = (kind: string) => {
+      const b = new ModelBuilder();
+      const x = b.addInput('X', 'float32', [1, 2]);
+      b.addOutput(b.op('ReduceSum', [x], {}), 'float32', [1]);
+      b.setMetadata('model_kind', kind);
+      return inspectModel(b.build()).model!.kind;
+    };
+    assert.equal(build('clusterer'), 'clusterer');
+    assert.equal(build('outlier_detector'), 'outlier_detector');
+    assert.equal(build('spaceship'), 'network');
+    assert.equal(build('__proto__'), 'network');
+  });
+
   it('counts subgraph nodes apart and lists non-tensor outputs readably', () => {
     const b = new ModelBuilder();
     const cond = b.addInput('cond', 'bool', []);

@@ -15,10 +15,12 @@
  *   `output_probability`/`proba_0`..., the skl2onnx and mlpack conventions); "regressor" for an
  *   ai.onnx.ml regressor op (LinearRegressor, SVMRegressor, TreeEnsembleRegressor, TreeEnsemble);
  *   "transformer" when every op is an ai.onnx.ml preprocessing op (Scaler, Normalizer, ...);
- *   otherwise "network".
+ *   otherwise "network". A `model_kind` metadata prop naming one of CLI.md's kinds (mlpack's
+ *   converter records the estimator's) wins over the graph's shape: a converted KMeans or
+ *   IsolationForest is a clusterer or outlier detector, not a "network".
  */
 import { malformed } from '../../errors.js';
-import type { InspectResult, ModelSummary, TensorInfo } from '../../api/types.js';
+import type { InspectResult, ModelKind, ModelSummary, TensorInfo } from '../../api/types.js';
 import { externalDataRef, isExternal, unsafeLocationReason } from './external.js';
 import type { GraphProto, ModelProto, NodeProto } from './gen/onnx-proto.js';
 import { int64ToNumber } from './int64.js';
@@ -103,6 +105,8 @@ export function outputRoles(graph: GraphProto): OutputRoles {
   }
   return roles;
 }
+
+const RECORDED_KINDS = new Set<ModelKind>(['classifier', 'regressor', 'transformer', 'clusterer', 'outlier_detector', 'network']);
 
 export function modelKind(graph: GraphProto): 'classifier' | 'regressor' | 'transformer' | 'network' {
   const nodes = graph.node ?? [];
@@ -212,7 +216,8 @@ export function inspectModel(model: ModelProto, file?: string): OnnxInspection {
   // fromEntries defines keys as own properties: a "__proto__" key stays a key.
   const metadata: Record<string, string> = Object.fromEntries((model.metadata_props ?? []).map((p) => [p.key ?? '', p.value ?? '']));
 
-  const kind = modelKind(graph);
+  const recorded = metadata.model_kind as ModelKind | undefined;
+  const kind: ModelKind = recorded !== undefined && RECORDED_KINDS.has(recorded) ? recorded : modelKind(graph);
   const summary: ModelSummary = {
     class: 'onnx.ModelProto',
     kind,
