@@ -188,6 +188,35 @@ describe('keras fixtures: expected forward-pass files match the graph', () => {
   }
 });
 
+/** Per-row shape of a nested array (the numpy output of one row). */
+function rowShape(v: unknown): number[] {
+  const shape: number[] = [];
+  for (let x = v; Array.isArray(x); x = x[0]) shape.push(x.length);
+  return shape;
+}
+
+describe('keras inspect: output shapes inferred from the network equal the generator\'s numpy outputs', () => {
+  for (const entry of MODELS.filter((e) => e.expected)) {
+    it(entry.file, async () => {
+      const doc = await handler.inspect(source(entry.file), { format: 'keras-h5' }, {});
+      const exp = readJSON<Expected>(fixture('keras', entry.expected!));
+      const outputs = doc.model?.['outputs'] as { name: string; shape: Array<number | null> | null; dtype: string | null }[];
+      assert.ok(outputs.length > 0);
+      if ((doc.safety as { verdict: string }).verdict === 'unsafe') {
+        // A Lambda or custom layer is not evaluated (and not built): the shape stays unknown.
+        assert.deepEqual(outputs.map((o) => [o.shape, o.dtype]), outputs.map(() => [null, null]));
+        return;
+      }
+      for (const o of outputs) {
+        const rows = exp.outputs[o.name] as unknown[];
+        assert.deepEqual(o.shape, [null, ...rowShape(rows[0])], o.name);
+        assert.equal(o.dtype, 'float32');
+      }
+    });
+  }
+
+});
+
 describe('keras inspect document (CLI.md keras-h5)', () => {
   it('mlp.h5', async () => {
     const doc = await handler.inspect(source('mlp.h5'), { format: 'keras-h5' }, {});
