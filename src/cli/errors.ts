@@ -1,5 +1,5 @@
-import { MlpackError } from '../errors.js';
-import type { ErrorJSON } from '../errors.js';
+import { MlpackError } from '../index.js';
+import type { ErrorJSON } from '../index.js';
 import { err, isBrokenPipe, stdoutState, toJSON } from './output.js';
 
 /**

@@ -12,8 +12,7 @@
  * - A reader that closes stdout early (`mlpack predict ... | head`) ends the command quietly.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { setLimits } from '../io/limits.js';
-import { VERSION } from '../version.js';
+import { setLimits, VERSION } from '../index.js';
 import { registerConvert } from './commands/convert.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerPredict } from './commands/predict.js';

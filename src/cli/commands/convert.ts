@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import type { ConvertOptions } from '../../api/convert.js';
-import { TARGETS } from '../../api/targets.js';
-import type { Target } from '../../api/targets.js';
-import { usage } from '../../errors.js';
+import { convert, TARGETS, usage } from '../../index.js';
+import type { ConvertOptions, Target } from '../../index.js';
 import { err, formatBytes, stdoutState, toJSON, warn, writeStdout } from '../output.js';
 import { renderVerify } from '../render/verify.js';
 import { collect, integer, nonNegativeNumber, positiveInteger, safetyOptions, trustOption } from './shared.js';
@@ -69,7 +67,6 @@ export function registerConvert(program: Command): void {
     if (flags.verify) options.verify = true;
     if (flags.rtol !== undefined) options.rtol = flags.rtol;
     if (flags.atol !== undefined) options.atol = flags.atol;
-    const { convert } = await import('../../api/convert.js');
     const result = await convert(input, options);
     for (const w of result.warnings ?? []) warn(w);
     if (toStdout) {

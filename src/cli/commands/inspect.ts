@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { inspect } from '../../index.js';
 import { progressReporter, toJSON, warn, writeStdout } from '../output.js';
 import { renderInspect } from '../render/inspect.js';
 
@@ -11,7 +12,6 @@ export function registerInspect(program: Command): void {
     .option('--tensors', 'list every tensor in the human view (always present in --json)')
     .action(async (file: string, opts: { json?: boolean; tensors?: boolean }) => {
       const onProgress = opts.json ? undefined : progressReporter(`reading ${file}`);
-      const { inspect } = await import('../../index.js');
       const result = await inspect(file, onProgress ? { onProgress } : {});
       // Warnings are diagnostics (stderr); --json also keeps them in the document.
       for (const w of result.warnings ?? []) warn(`${file}: ${w}`);

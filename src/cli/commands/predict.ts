@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import type { OutputValue, PredictResult } from '../../api/predict.js';
-import { usage } from '../../errors.js';
-import type { InputSource } from '../../runtime/input.js';
+import { checkMethod, classesFor, inputChunks, inputSchema, loadModel, predictNativeChunks, predictOnnx, usage } from '../../index.js';
+import type { InputSource, OutputValue, PredictResult } from '../../index.js';
 import { out, stdoutState, toJSON, writeStdout } from '../output.js';
 import { write } from '../stream.js';
 import { safetyOptions, trustOption } from './shared.js';
@@ -33,8 +32,6 @@ export function registerPredict(program: Command): void {
     // JSON is also the default when stdout is not a terminal; errors then come as JSON too.
     const json = Boolean(flags.json) || !process.stdout.isTTY;
     stdoutState.json = json;
-    const { checkMethod, classesFor, inputChunks, inputSchema, predictNativeChunks } = await import('../../api/predict.js');
-    const { loadModel } = await import('../../api/load.js');
     const runtime = flags.runtime ?? 'auto';
     if (!['auto', 'native', 'onnx'].includes(runtime)) throw usage(`--runtime must be native or onnx, not "${runtime}"`);
     if (flags.method !== undefined && flags.method !== 'run') checkMethod(flags.method);
@@ -48,7 +45,6 @@ export function registerPredict(program: Command): void {
     const model = await loadModel(modelPath, safetyOptions(flags));
     if (model.format === 'onnx' || runtime === 'onnx') {
       if (model.format === 'onnx' && runtime === 'native') throw usage(`${modelPath} is an ONNX file: it runs with --runtime onnx`, { file: modelPath });
-      const { predictOnnx } = await import('../../api/predict-onnx.js');
       const opts = { ...safetyOptions(flags), ...(flags.method ? { method: flags.method as 'predict' } : {}) };
       const result: PredictResult = await predictOnnx(model, input, opts);
       if (json) await writeStdout(toJSON(result));

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { usage } from '../../errors.js';
+import { scan, scanExitCode, usage } from '../../index.js';
 import { toJSON, writeStdout } from '../output.js';
 import { renderScan } from '../render/scan.js';
 
@@ -11,7 +11,6 @@ export function registerScan(program: Command): void {
     .option('--json', 'print one JSON document: {files: [{file, verdict, globals, findings: [{global, severity, offset}]}]}')
     .action(async (files: string[], opts: { json?: boolean }) => {
       if (files.filter((f) => f === '-').length > 1) throw usage('stdin (-) can be scanned only once');
-      const { scan, scanExitCode } = await import('../../index.js');
       const result = await scan(files);
       await writeStdout(opts.json ? toJSON(result) : renderScan(result));
       process.exitCode = scanExitCode(result);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import type { SafetyOptions } from '../../api/load.js';
+import type { SafetyOptions } from '../../index.js';
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

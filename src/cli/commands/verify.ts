@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { VerifyOptions } from '../../api/verify.js';
+import { verify } from '../../index.js';
+import type { VerifyOptions } from '../../index.js';
 import { toJSON, writeStdout } from '../output.js';
 import { renderVerify } from '../render/verify.js';
 import { nonNegativeInteger, nonNegativeNumber, positiveInteger, safetyOptions, trustOption } from './shared.js';
@@ -37,7 +38,6 @@ export function registerVerify(program: Command): void {
     if (flags.rtol !== undefined) options.rtol = flags.rtol;
     if (flags.atol !== undefined) options.atol = flags.atol;
     if (flags.seed !== undefined) options.seed = flags.seed;
-    const { verify } = await import('../../api/verify.js');
     const result = await verify(model, options);
     await writeStdout(flags.json ? toJSON(result) : renderVerify(result));
     if (!result.ok) process.exitCode = 6;

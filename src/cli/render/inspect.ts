@@ -1,4 +1,4 @@
-import type { InspectResult, ModelSummary, TensorInfo } from '../../api/types.js';
+import type { InspectResult, ModelSummary, TensorInfo } from '../../index.js';
 import { formatBytes, out } from '../output.js';
 
 function line(label: string, value: string): string {

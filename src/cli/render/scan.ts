@@ -1,4 +1,4 @@
-import type { ScanResult } from '../../api/types.js';
+import type { ScanResult } from '../../index.js';
 import { out } from '../output.js';
 
 export function renderScan(r: ScanResult): string {

@@ -1,4 +1,4 @@
-import type { VerifyResult } from '../../api/verify.js';
+import type { VerifyResult } from '../../index.js';
 import { out } from '../output.js';
 
 export function renderVerify(r: VerifyResult): string {
