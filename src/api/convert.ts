@@ -34,7 +34,7 @@ export interface ConvertOptions extends SafetyOptions {
   compress?: string;
   /** Pickle protocol for --to pickle (2–5, default 4). */
   protocol?: number;
-  /** User metadata for envelopes (--meta key=value). */
+  /** User metadata (--meta key=value): the envelope's metadata block, ONNX metadata_props, safetensors `__metadata__`. */
   meta?: Record<string, string>;
   /** Checkpoint key for torch → safetensors (--key model). */
   key?: string;
@@ -91,7 +91,9 @@ function checkFlags(options: ConvertOptions): void {
     }
   }
   if (options.key !== undefined && to !== 'safetensors') throw usage(`--key applies to --to safetensors, not --to ${to}`);
-  if (options.meta && Object.keys(options.meta).length && to !== 'mlpack' && to !== 'onnx') throw usage(`--meta applies to --to mlpack and --to onnx, not --to ${to}`);
+  if (options.meta && Object.keys(options.meta).length && to !== 'mlpack' && to !== 'onnx' && to !== 'safetensors') {
+    throw usage(`--meta applies to --to mlpack, onnx and safetensors, not --to ${to}`);
+  }
   if (options.output === '-' && options.verify) throw usage('--verify needs an output file to check, not stdout (-o -)');
 }
 
@@ -150,6 +152,7 @@ export async function convert(inputPath: string, options: ConvertOptions): Promi
     const { torchToSafetensors } = await import('../formats/torch/to-safetensors.js');
     const exported = await torchToSafetensors(source, {
       ...(options.key !== undefined ? { key: options.key } : {}),
+      ...(options.meta ? { meta: options.meta } : {}),
       ...(options.trust ? { trust: options.trust } : {}),
       ...(options.unsafeSkipCheck ? { unsafeSkipCheck: true } : {}),
     });

@@ -113,6 +113,15 @@ describe('CLI.md convert: --opset, --compress, --protocol', () => {
     assert.equal((inspect(o).model['metadata'] as Record<string, string>)['owner'], 'ci');
   });
 
+  it('--meta key=value is recorded in safetensors __metadata__; mlpack\'s own keys win', () => {
+    const o = out('st');
+    convert([F.torchCheckpoint, '--to', 'safetensors', '--key', 'model_state_dict', '--meta', 'owner=ci', '--meta', 'format=np', '-o', o]);
+    const metadata = inspect(o).container['metadata'] as Record<string, string>;
+    assert.equal(metadata['owner'], 'ci');
+    assert.equal(metadata['format'], 'pt');
+    assert.equal(metadata['source_key'], 'model_state_dict');
+  });
+
   it('torch → safetensors: a checkpoint needs --key', () => {
     expectError(runCli(['convert', F.torchCheckpoint, '--to', 'safetensors', '-o', out('st'), '--json']), 2, { json: true, message: /--key/ });
     convert([F.torchCheckpoint, '--to', 'safetensors', '--key', 'model_state_dict', '-o', out('st')]);

@@ -36,7 +36,7 @@ export function registerConvert(program: Command): void {
     .option('--float64', 'ONNX: double input and arithmetic where the operators allow')
     .option('--compress <codec[:level]>', 'payload compression (mlpack: none zlib gzip brotli zstd, default zstd; joblib: none zlib gzip bz2 lzma xz lz4, default none)')
     .option('--protocol <n>', 'pickle protocol for --to pickle/joblib (2–5, default 4)', integer)
-    .option('--meta <key=value>', 'user metadata recorded in a .mlpack envelope or ONNX metadata_props (repeatable)', collect)
+    .option('--meta <key=value>', 'user metadata recorded in a .mlpack envelope, ONNX metadata_props or safetensors __metadata__ (repeatable)', collect)
     .option('--key <key>', 'torch checkpoint entry to export to safetensors (e.g. model)')
     .option('--verify', 'ONNX: run verify on the written file before it takes the output name; on mismatch exit 6 and keep no output')
     .option('--rtol <r>', 'relative tolerance for --verify (default 1e-4)', nonNegativeNumber)

@@ -41,6 +41,8 @@ import type { TorchTensor } from './tensor.js';
 export interface TorchToSafetensorsOptions extends SafetyOptions {
   /** Checkpoint entry (key path) to export, e.g. `model` or `state_dict`. */
   key?: string;
+  /** User metadata (--meta key=value) for `__metadata__`; mlpack's own keys (format, source_*) win. */
+  meta?: Record<string, string>;
 }
 
 export interface TorchSafetensorsExport {
@@ -134,6 +136,7 @@ export async function torchToSafetensors(input: string | Source, options: TorchT
   const shared = [...byStorage.values()].filter((g) => g.length > 1);
 
   const metadata: Record<string, string> = {
+    ...options.meta,
     format: 'pt',
     mlpack_version: VERSION,
     source_format: 'torch',
