@@ -68,3 +68,19 @@ export function writePerturbedOnnx(src: string, dest: string): void {
   init.raw_data = raw;
   writeFileSync(dest, encodeModel(proto));
 }
+
+/**
+ * A hang guard, not a speed test (speed is measured by `npm run bench`): hostile inputs whose
+ * naive handling is superlinear (a million-digit integer, a quadratic memo walk) would run for
+ * minutes or forever; bounded handling ends in well under a second. The bound sits far above
+ * any machine's time for the bounded path, so a slow CI machine cannot fail it.
+ */
+export const HANG_MS = 60_000;
+
+export async function noHang<T>(fn: () => Promise<T> | T): Promise<T> {
+  const t = Date.now();
+  const out = await fn();
+  const took = Date.now() - t;
+  assert.ok(took < HANG_MS, `took ${took} ms: the input is handled superlinearly (hang guard ${HANG_MS} ms)`);
+  return out;
+}

@@ -14,7 +14,7 @@ import { readKerasModel, readKerasWeights } from '../../src/formats/hdf5/keras.j
 import { decodeCodeObject } from '../../src/formats/hdf5/marshal.js';
 import { readSource } from '../../src/io/source.js';
 import { fixture } from '../paths.js';
-import { rejectsWith, within } from './helpers.js';
+import { rejectsWith, noHang } from './helpers.js';
 
 const dir = (name: string) => fixture('hostile', 'extra', 'hdf5', name);
 /** Where gen_hdf5.py points the link and the external storage. */
@@ -62,7 +62,7 @@ describe('Keras JSON nested too deep', () => {
 describe('pure-JS parts of the Keras reader', () => {
   it('naming 100,000 distinct weights of one layer is linear', () => {
     const names = Array.from({ length: 100_000 }, (_, i) => `layer/scope${i}/kernel:0`);
-    const out = within(5_000, () => kerasTensorNames('layer', names));
+    const out = noHang(() => kerasTensorNames('layer', names));
     return out.then((n) => {
       assert.equal(n.length, 100_000);
       assert.equal(n[0], 'layer/scope0/kernel');

@@ -2,7 +2,6 @@
  * Builders for hostile inputs (pickle opcodes, legacy torch files) and the assertions every
  * security test makes: only an MlpackError of the expected code comes out, in bounded time.
  */
-import assert from 'node:assert/strict';
 
 /** Pickle opcodes as bytes (CPython Lib/pickletools.py names). */
 export const op = {
@@ -93,11 +92,4 @@ export const LEGACY_MAGIC = pickle(op.proto(2), op.long1([0x6c, 0xfc, 0x9c, 0x46
 
 export { rejectsWith } from '../helpers.js';
 
-/** Measure `fn` and assert it ran within `ms`. */
-export async function within<T>(ms: number, fn: () => Promise<T> | T): Promise<T> {
-  const t = Date.now();
-  const out = await fn();
-  const took = Date.now() - t;
-  assert.ok(took < ms, `took ${took} ms, expected < ${ms}`);
-  return out;
-}
+export { HANG_MS, noHang } from '../helpers.js';

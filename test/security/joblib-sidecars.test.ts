@@ -15,7 +15,7 @@ import { scanFile } from '../../src/api/scan.js';
 import { decodePickleSource } from '../../src/formats/pickle/read.js';
 import { readSource } from '../../src/io/source.js';
 import { NdArray } from '../../src/ir/object-graph.js';
-import { op, rejectsWith, within } from './helpers.js';
+import { op, rejectsWith, noHang } from './helpers.js';
 
 /** A pickle holding a list of `NDArrayWrapper(filename=...)` objects, as joblib 0.9 wrote it. */
 function wrappers(names: string[]): Buffer {
@@ -91,7 +91,7 @@ describe('legacy joblib sidecars', () => {
 
   it('a FIFO is MALFORMED at once instead of blocking the read forever', { timeout: 20_000 }, async () => {
     const path = write('fifo.pkl', wrappers(['fifo.npy']));
-    await within(5_000, () => rejectsWith(async () => inspect(path), 'MALFORMED', /not a regular file/));
+    await noHang(() => rejectsWith(async () => inspect(path), 'MALFORMED', /not a regular file/));
   });
 
   it('names that climb out, are empty or hold a NUL are MALFORMED', async () => {
@@ -103,7 +103,7 @@ describe('legacy joblib sidecars', () => {
 
   it('one 4 MiB sidecar named by 3,000 wrappers is read once (not 12 GiB)', { timeout: 30_000 }, async () => {
     const path = write('many.pkl', wrappers(new Array<string>(3000).fill('big.npy')));
-    const d = await within(10_000, async () => decodePickleSource(await readSource(path), null));
+    const d = await noHang(async () => decodePickleSource(await readSource(path), null));
     const arrays = d.value as NdArray[];
     assert.equal(arrays.length, 3000);
     assert.ok(arrays.every((a) => a === arrays[0]));
