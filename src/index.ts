@@ -7,7 +7,11 @@ export { predict } from './api/predict.js';
 export type { PredictOptions, PredictResult, OutputValue } from './api/predict.js';
 /** The streaming pieces `predict` is made of (the CLI writes outputs as rows arrive). */
 export { checkMethod, classesFor, inputChunks, inputSchema, predictNativeChunks } from './api/predict.js';
-export { predictOnnx } from './api/predict-onnx.js';
+export { predictOnnx, readText } from './api/predict-onnx.js';
+/** Keras networks with several inputs or outputs: rows by input name, outputs by output name. */
+export { generateNamedFeeds, namedResult, parseNamedFeeds, predictNamed, runNamedNative, runNamedOnnx } from './api/keras-io.js';
+export type { NamedFeeds, NamedOutputs } from './api/keras-io.js';
+export { isMultiIONetwork } from './keras/ir.js';
 export type { InputSource } from './runtime/input.js';
 export { convert } from './api/convert.js';
 export type { ConvertOptions, ConvertResult } from './api/convert.js';
@@ -30,7 +34,7 @@ export { readSafetensors } from './formats/safetensors/read.js';
 export { writeSafetensors } from './formats/safetensors/write.js';
 export type * from './api/types.js';
 export type { EstimatorIR, Labels, Method } from './ir/model.js';
-export { MlpackError, ERROR_CODES, usage } from './errors.js';
+export { MlpackError, ERROR_CODES, unsupported, usage } from './errors.js';
 export type { ErrorCode, ErrorJSON } from './errors.js';
 export { readSource } from './io/source.js';
 export { setLimits, limits } from './io/limits.js';

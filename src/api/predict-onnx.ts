@@ -8,6 +8,7 @@ import { MlpackError, malformed, unsupported, usage } from '../errors.js';
 import { classifierLabels, modelKind, outputRoles } from '../formats/onnx/inspect.js';
 import type { Tensor as OnnxTensor } from '../formats/onnx/types.js';
 import type { Label, Method } from '../ir/model.js';
+import { isMultiIONetwork } from '../keras/ir.js';
 import { asMatrix } from '../runtime/data.js';
 import type { Table } from '../runtime/data.js';
 import type { InputSource } from '../runtime/input.js';
@@ -56,7 +57,7 @@ async function session(bytes: Uint8Array, file: string | undefined, baseDir: str
 }
 
 /** The whole input text (file or stdin), read once. */
-async function readText(input: InputSource): Promise<string> {
+export async function readText(input: InputSource): Promise<string> {
   if (input.text !== undefined) return input.text;
   const { readFile } = await import('node:fs/promises');
   if (input.path === '-') {
@@ -175,6 +176,11 @@ export async function predictOnnx(model: LoadedModel, input: InputSource, option
   const file = model.source.path;
   const baseDir = file === '-' ? null : dirname(file);
   if (model.format !== 'onnx') {
+    if (isMultiIONetwork(model.ir)) {
+      if ((options.method ?? 'predict') !== 'predict') throw unsupported(`${file}: a Keras network offers predict, not ${options.method}`, { field: 'method' });
+      const { predictNamed } = await import('./keras-io.js');
+      return predictNamed(model.ir, await readText(input), input.path, 'onnx');
+    }
     // A scikit-learn model run through onnxruntime: convert in memory first.
     const { convertToOnnx, onnxFeeds, onnxInputFor } = await import('../convert/onnx/convert.js');
     const ir = model.ir!;

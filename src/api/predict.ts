@@ -2,9 +2,10 @@
  * `predict`: rows in, scikit-learn's answers out. Input streams in chunks through the native
  * evaluator (or onnxruntime); outputs are produced per chunk so callers can write as they go.
  */
-import { MlpackError, usage } from '../errors.js';
+import { MlpackError, unsupported, usage } from '../errors.js';
 import type { EstimatorIR, Label, Method } from '../ir/model.js';
 import { METHODS } from '../ir/model.js';
+import { isMultiIONetwork } from '../keras/ir.js';
 import type { Output, Table } from '../runtime/data.js';
 import { readInputChunks } from '../runtime/input.js';
 import type { InputSchema, InputSource } from '../runtime/input.js';
@@ -114,6 +115,11 @@ export async function predict(modelPath: string, input: InputSource, options: Pr
     return predictOnnx(model, input, options);
   }
   const method = checkMethod(options.method ?? 'predict');
+  if (isMultiIONetwork(model.ir)) {
+    if (method !== 'predict') throw unsupported(`${model.source.path}: a Keras network offers predict, not ${method}`, { field: 'method' });
+    const [{ predictNamed }, { readText }] = await Promise.all([import('./keras-io.js'), import('./predict-onnx.js')]);
+    return predictNamed(model.ir, await readText(input), input.path, 'native');
+  }
   const outputs: OutputValue[] = [];
   for await (const rows of predictNativeChunks(model, inputChunks(input, inputSchema(model.ir!)), method, input.path)) outputs.push(...rows);
   const result: PredictResult = { method, outputs };

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { MlpackError, usage } from '../errors.js';
 import type { EstimatorIR, Method } from '../ir/model.js';
 import type { Cell, Table } from '../runtime/data.js';
+import { normal, rng } from '../runtime/random.js';
 import { detectFormat } from '../formats/registry.js';
 import { readSource } from '../io/source.js';
 import type { Source } from '../io/source.js';
@@ -14,7 +15,10 @@ import { loadModel } from './load.js';
 import type { SafetyOptions } from './load.js';
 import { inputChunks, inputSchema, onRows, outputRows } from './predict.js';
 import type { OutputValue } from './predict.js';
-import { tensorRows } from './predict-onnx.js';
+import { readText, tensorRows } from './predict-onnx.js';
+import { isMultiIONetwork } from '../keras/ir.js';
+import type { KerasNetworkIR } from '../keras/ir.js';
+import type { OrtSession } from '../runtime/ort/session.js';
 
 export interface VerifyOptions extends SafetyOptions {
   /** An ONNX file to check against; default: convert the model in memory. */
@@ -49,18 +53,6 @@ export interface VerifyResult {
 export const DEFAULT_RTOL = 1e-4;
 export const DEFAULT_ATOL = 1e-5;
 
-/** Deterministic uniform generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Column ranges from the first node that reveals them (pipelines: their first step). */
 function columnsOf(ir: EstimatorIR): EstimatorIR['columns'] | undefined {
   if (ir.columns) return ir.columns;
@@ -85,8 +77,7 @@ export function generateRows(ir: EstimatorIR, n: number, seed = 0): Table {
       } else if (col && col.min !== undefined && col.max !== undefined && Number.isFinite(col.min) && Number.isFinite(col.max)) {
         v = col.min + (col.max - col.min) * rand();
       } else {
-        // Box-Muller standard normal.
-        v = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+        v = normal(rand);
       }
       cells[r * cols + c] = v;
     }
@@ -148,6 +139,42 @@ async function readAgainst(path: string): Promise<Uint8Array> {
   });
 }
 
+/** The ONNX side: `--against`, or the model converted in memory. */
+async function againstSession(ir: EstimatorIR, modelPath: string, options: VerifyOptions): Promise<OrtSession> {
+  const { createSession } = await import('../runtime/ort/session.js');
+  const { convertToOnnx } = await import('../convert/onnx/convert.js');
+  let bytes: Uint8Array;
+  let baseDir: string | null = null;
+  if (options.against) {
+    bytes = await readAgainst(options.against);
+    baseDir = options.against === '-' ? null : dirname(options.against);
+  } else {
+    bytes = convertToOnnx(ir);
+  }
+  return createSession(bytes, { file: options.against ?? `${modelPath} (converted in memory)`, baseDir });
+}
+
+/**
+ * A Keras network with several inputs or outputs (src/api/keras-io.ts): rows by input name, and
+ * one `predict` report over every output of each row.
+ */
+async function verifyNamed(ir: KerasNetworkIR, modelPath: string, options: VerifyOptions, rtol: number, atol: number): Promise<VerifyResult> {
+  const { generateNamedFeeds, parseNamedFeeds, runNamedNative, runNamedOnnx } = await import('./keras-io.js');
+  const feeds = options.input
+    ? parseNamedFeeds(ir, await readText({ path: options.input }), options.input)
+    : generateNamedFeeds(ir, options.rows ?? 200, options.seed ?? 0);
+  const session = await againstSession(ir, modelPath, options);
+  try {
+    const perRow = (outs: OutputValue[][]): OutputValue[] => Array.from({ length: feeds.rows }, (_, r) => outs.map((o) => o[r]!).flat(8) as OutputValue[]);
+    const native = perRow(runNamedNative(ir, feeds));
+    const onnx = perRow(await runNamedOnnx(ir, session, feeds));
+    const methods = { predict: compare(native, onnx, rtol, atol) };
+    return { ok: methods.predict.mismatches === 0, model: modelPath, against: options.against ?? '(in-memory conversion)', rows: feeds.rows, rtol, atol, methods };
+  } finally {
+    await session.dispose();
+  }
+}
+
 export async function verify(model: string | Source, options: VerifyOptions = {}): Promise<VerifyResult> {
   const modelPath = typeof model === 'string' ? model : model.path;
   const rtol = options.rtol ?? DEFAULT_RTOL;
@@ -167,6 +194,7 @@ export async function verify(model: string | Source, options: VerifyOptions = {}
     throw usage(`${modelPath} is an ONNX file; verify takes the source model (pickle/joblib/.mlpack/Keras HDF5) and --against <onnx>`, { file: modelPath });
   }
   const ir = loaded.ir;
+  if (isMultiIONetwork(ir)) return verifyNamed(ir, modelPath, options, rtol, atol);
   let table: Table;
   if (options.input) {
     const chunks: Table[] = [];
@@ -182,17 +210,9 @@ export async function verify(model: string | Source, options: VerifyOptions = {}
   const inputPath = options.input;
   const rowsOf = <T>(fn: () => T): T => (inputPath === undefined ? fn() : onRows(inputPath, fn));
 
-  const { createSession, run } = await import('../runtime/ort/session.js');
-  const { convertToOnnx, onnxFeeds, onnxInputFor } = await import('../convert/onnx/convert.js');
-  let bytes: Uint8Array;
-  let baseDir: string | null = null;
-  if (options.against) {
-    bytes = await readAgainst(options.against);
-    baseDir = options.against === '-' ? null : dirname(options.against);
-  } else {
-    bytes = convertToOnnx(ir);
-  }
-  const session = await createSession(bytes, { file: options.against ?? `${modelPath} (converted in memory)`, baseDir });
+  const { run } = await import('../runtime/ort/session.js');
+  const { onnxFeeds, onnxInputFor } = await import('../convert/onnx/convert.js');
+  const session = await againstSession(ir, modelPath, options);
   try {
     // Feed what the graph declares: mlpack's own input convention (float or string input), with
     // the width and element type of a foreign --against file's single input.

@@ -191,6 +191,11 @@ export function isKerasNetwork(ir: EstimatorIR): ir is KerasNetworkIR {
   return ir.type === 'keras_network';
 }
 
+/** A network with several inputs or several outputs: predict and verify feed and answer by name (src/api/keras-io.ts). */
+export function isMultiIONetwork(ir: EstimatorIR | null | undefined): ir is KerasNetworkIR {
+  return !!ir && isKerasNetwork(ir) && (ir.inputs.length > 1 || ir.outputs.length > 1);
+}
+
 /** Throw the reason a loaded network cannot run (see `blocked`). */
 export function assertRunnable(ir: KerasNetworkIR): void {
   if (ir.blocked) throw new MlpackError(ir.blocked.message, { code: ir.blocked.code, file: ir.file, suggestion: ir.blocked.suggestion });

@@ -93,13 +93,67 @@ describe('mlpack CLI: Keras networks', () => {
     assert.equal(assertCleanStderr(t.stderr), null);
   });
 
-  it('several inputs or outputs: predict exits 4 naming them', () => {
-    const r = runCli(['predict', fixture('keras', 'functional.h5')], { input: '[[1, 2, 3, 4, 5, 6]]' });
-    assert.equal(r.status, 4, r.stderr);
-    assert.match(r.stderr, /input_1, input_2/);
-    const a = runCli(['predict', fixture('keras', 'activations.h5')], { input: '[[1, 2, 3, 4, 5]]' });
-    assert.equal(a.status, 4, a.stderr);
-    assert.match(a.stderr, /concatenate, activation/);
+  // Several inputs or outputs (src/api/keras-io.ts): rows by input name, as for ONNX files with
+  // several inputs; several outputs come back keyed by output name.
+  for (const [name, runtime, rtol, atol] of [
+    ['functional', 'native', 1e-6, 1e-12],
+    ['functional', 'onnx', 1e-4, 1e-5],
+    ['masked_seq2seq', 'native', 1e-6, 1e-12],
+    ['masked_seq2seq', 'onnx', 1e-4, 1e-5],
+  ] as const) {
+    it(`a two-input network (${name}) predicts from {"inputs": {name: rows}} (--runtime ${runtime})`, () => {
+      const exp = expected(name);
+      const file = join(dir, `${name}.inputs.json`);
+      writeFileSync(file, JSON.stringify({ inputs: exp.inputs }));
+      const r = runCli(['predict', fixture('keras', `${name}.h5`), '--input', file, '--runtime', runtime, '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as { method: string; outputs: unknown[] };
+      assert.equal(doc.method, 'predict');
+      const [output] = Object.keys(exp.outputs);
+      assert.equal(doc.outputs.length, (exp.outputs[output!] as unknown[]).length);
+      closeTo(doc.outputs, exp.outputs[output!], rtol, atol, `${name} ${runtime}`);
+    });
+  }
+
+  for (const [runtime, rtol, atol] of [['native', 1e-6, 1e-12], ['onnx', 1e-4, 1e-5]] as const) {
+    it(`a two-output network answers {output name: rows} (--runtime ${runtime})`, () => {
+      const exp = expected('activations');
+      const r = runCli(['predict', fixture('keras', 'activations.h5'), '--runtime', runtime, '--json'], { input: JSON.stringify(exp.inputs['input_1']) });
+      assert.equal(r.status, 0, r.stderr);
+      const outputs = (JSON.parse(r.stdout) as { outputs: Record<string, unknown> }).outputs;
+      assert.deepEqual(Object.keys(outputs), ['concatenate', 'activation']);
+      for (const o of ['concatenate', 'activation']) closeTo(outputs[o], exp.outputs[o], rtol, atol, `activations ${o} ${runtime}`);
+    });
+  }
+
+  it('verify compares every output of several-input and several-output networks', () => {
+    for (const name of ['functional', 'activations', 'masked_seq2seq']) {
+      const r = runCli(['verify', fixture('keras', `${name}.h5`), '--rows', '30', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as { ok: boolean; rows: number; methods: Record<string, { mismatches: number }> };
+      assert.equal(doc.ok, true, name);
+      assert.equal(doc.rows, 30);
+      assert.deepEqual(Object.keys(doc.methods), ['predict']);
+    }
+    const file = join(dir, 'functional.verify.json');
+    writeFileSync(file, JSON.stringify({ inputs: expected('functional').inputs }));
+    const v = runCli(['verify', fixture('keras', 'functional.h5'), '--input', file, '--json']);
+    assert.equal(v.status, 0, v.stderr);
+    assert.equal((JSON.parse(v.stdout) as { ok: boolean }).ok, true);
+  });
+
+  it('several inputs: plain rows, an unknown input name or a missing input exit 3 naming the inputs', () => {
+    const model = fixture('keras', 'functional.h5');
+    const plain = runCli(['predict', model], { input: '[[1, 2, 3, 4, 5, 6]]' });
+    assert.equal(plain.status, 3, plain.stderr);
+    assert.match(plain.stderr, /takes 2 inputs \(input_1, input_2\)/);
+    const stray = runCli(['predict', model], { input: JSON.stringify({ inputs: { input_1: [[1]], nope: [[1]] } }) });
+    assert.equal(stray.status, 3, stray.stderr);
+    assert.match(stray.stderr, /no input "nope"/);
+    const missing = runCli(['predict', model], { input: JSON.stringify({ inputs: { input_1: expected('functional').inputs['input_1'] } }) });
+    assert.equal(missing.status, 3, missing.stderr);
+    assert.match(missing.stderr, /no rows for input "input_2"/);
+    for (const r of [plain, stray, missing]) assert.equal(assertCleanStderr(r.stderr), null);
   });
 
   it('a weights-only file exits 4', () => {

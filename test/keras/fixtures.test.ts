@@ -131,13 +131,23 @@ describe('keras fixtures: verify and --runtime onnx', () => {
   for (const entry of RUNNABLE) {
     it(entry.file, async () => {
       const ir = await network(entry.file);
-      if (ir.inputs.length !== 1 || ir.outputs.length !== 1) {
-        await assert.rejects(verify(fixture('keras', entry.file), { rows: 5 }), (e: MlpackError) => e.code === 'UNSUPPORTED');
-        return;
-      }
       const report = await verify(fixture('keras', entry.file), { rows: 32 });
       assert.equal(report.ok, true, JSON.stringify(report.methods));
       const exp = expectedOf(entry);
+      if (ir.inputs.length !== 1 || ir.outputs.length !== 1) {
+        // Rows by input name; several outputs answer by output name (src/api/keras-io.ts).
+        const text = JSON.stringify({ inputs: exp.inputs });
+        for (const runtime of ['native', 'onnx'] as const) {
+          const got = await predict(fixture('keras', entry.file), { path: '-', text }, { runtime });
+          const byName = ir.outputs.length === 1 ? { [ir.outputs[0]!.name]: got.outputs } : (got.outputs as Record<string, unknown>);
+          assert.deepEqual(Object.keys(byName), ir.outputs.map((o) => o.name));
+          for (const o of ir.outputs) {
+            const diff = mismatch(flat(byName[o.name]), flat(exp.outputs[o.name]), runtime === 'onnx' ? FLOAT32 : NATIVE);
+            assert.equal(diff, null, `--runtime ${runtime}, ${o.name}: ${diff}`);
+          }
+        }
+        return;
+      }
       const rows = exp.inputs[ir.inputs[0]!.name]!;
       const viaOnnx = await predict(fixture('keras', entry.file), { path: '-', text: JSON.stringify(rows) }, { runtime: 'onnx' });
       const diff = mismatch(flat(viaOnnx.outputs), flat(exp.outputs[ir.outputs[0]!.name]), FLOAT32);
@@ -175,21 +185,14 @@ describe('keras fixtures that cannot run', () => {
     });
   }
 
-  it('a network with two inputs: native predict and row-fed ONNX are unsupported (4), naming the inputs', async () => {
+  it('a network with two inputs fed plain rows is malformed input (3), naming the inputs', async () => {
     const text = JSON.stringify(readJSON<Expected>(fixture('keras', 'functional.expected.json')).inputs['input_1']);
     for (const runtime of ['native', 'onnx'] as const) {
       await assert.rejects(
         predict(fixture('keras', 'functional.h5'), { path: '-', text }, { runtime }),
-        (e: MlpackError) => e.code === 'UNSUPPORTED' && /input_1, input_2/.test(e.message),
+        (e: MlpackError) => e.code === 'MALFORMED' && /takes 2 inputs \(input_1, input_2\)/.test(e.message),
       );
     }
-  });
-
-  it('a network with two outputs: native predict is unsupported (4), naming the outputs', async () => {
-    await assert.rejects(
-      predict(fixture('keras', 'activations.h5'), { path: '-', text: '[[0, 0, 0, 0, 0]]' }),
-      (e: MlpackError) => e.code === 'UNSUPPORTED' && /concatenate, activation/.test(e.message),
-    );
   });
 
   it('an Embedding index outside the vocabulary is malformed input (3) naming row and layer', async () => {

@@ -13,18 +13,10 @@ import { buildNetwork } from '../../src/keras/build.js';
 import type { KerasNetworkIR } from '../../src/keras/ir.js';
 import { runNetwork } from '../../src/runtime/native/keras.js';
 import { createSession, run } from '../../src/runtime/ort/session.js';
+import { rng } from '../../src/runtime/random.js';
 
-/** Deterministic uniform [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
+
 
 export interface SynthWeight {
   role: string;

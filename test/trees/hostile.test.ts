@@ -13,6 +13,7 @@ import { readSource } from '../../src/io/source.js';
 import type { EstimatorIR } from '../../src/ir/model.js';
 import { NdArray, PyObject } from '../../src/ir/object-graph.js';
 import type { PyValue } from '../../src/ir/object-graph.js';
+import { rng } from '../../src/runtime/random.js';
 import { matrix } from '../../src/runtime/data.js';
 import { evaluate } from '../../src/runtime/native/registry.js';
 import { readModelIR } from '../../src/sklearn/registry.js';
@@ -226,17 +227,6 @@ describe('trees family: hostile categorical splits', () => {
   });
 });
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('trees family: random corruption of node arrays', () => {
   const files = ['decision_tree_regressor.p4.pkl', 'random_forest_classifier.p4.pkl', 'hist_gradient_boosting_regressor_nan.p4.pkl', 'isolation_forest.p4.pkl'];

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkMethod, classesFor, inputChunks, inputSchema, loadModel, predictNativeChunks, predictOnnx, usage } from '../../index.js';
+import { checkMethod, classesFor, inputChunks, inputSchema, isMultiIONetwork, loadModel, predictNamed, predictNativeChunks, predictOnnx, readText, unsupported, usage } from '../../index.js';
 import type { InputSource, OutputValue, PredictResult } from '../../index.js';
 import { out, stdoutState, toJSON, writeStdout } from '../output.js';
 import { write } from '../stream.js';
@@ -43,18 +43,26 @@ export function registerPredict(program: Command): void {
       throw usage('no input rows: pass --input <file> or pipe rows on stdin', { suggestion: 'echo \'[[1.0, 2.0]]\' | mlpack predict model.joblib' });
     }
     const model = await loadModel(modelPath, safetyOptions(flags));
-    if (model.format === 'onnx' || runtime === 'onnx') {
-      if (model.format === 'onnx' && runtime === 'native') throw usage(`${modelPath} is an ONNX file: it runs with --runtime onnx`, { file: modelPath });
-      const opts = { ...safetyOptions(flags), ...(flags.method ? { method: flags.method as 'predict' } : {}) };
-      const result: PredictResult = await predictOnnx(model, input, opts);
+    const writeWhole = async (result: PredictResult): Promise<void> => {
       if (json) await writeStdout(toJSON(result));
       else if (Array.isArray(result.outputs)) await writeStdout(result.outputs.map((v, i) => humanRow(i, v)).join('\n'));
       else await writeStdout(toJSON(result.outputs));
+    };
+    if (model.format === 'onnx' || runtime === 'onnx') {
+      if (model.format === 'onnx' && runtime === 'native') throw usage(`${modelPath} is an ONNX file: it runs with --runtime onnx`, { file: modelPath });
+      const opts = { ...safetyOptions(flags), ...(flags.method ? { method: flags.method as 'predict' } : {}) };
+      await writeWhole(await predictOnnx(model, input, opts));
       return;
     }
     if (flags.method === 'run') throw usage('--method run applies to ONNX files', { suggestion: 'use predict, predict_proba, decision_function, transform or score_samples' });
     const method = checkMethod(flags.method ?? 'predict');
     const ir = model.ir!;
+    if (isMultiIONetwork(ir)) {
+      // Several inputs or outputs: the whole document is read, each input's rows by name.
+      if (method !== 'predict') throw unsupported(`${modelPath}: a Keras network offers predict, not ${method}`, { file: modelPath, field: 'method' });
+      await writeWhole(await predictNamed(ir, await readText(input), input.path, 'native'));
+      return;
+    }
     const chunks = predictNativeChunks(model, inputChunks(input, inputSchema(ir)), method, input.path);
     const classes = classesFor(ir, method);
     if (!json) {

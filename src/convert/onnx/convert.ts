@@ -81,12 +81,12 @@ export function onnxInputFor(ir: EstimatorIR, float: 'float32' | 'float64' = 'fl
 export function onnxFeeds(input: OnnxInput, rows: Frame): Record<string, Tensor> {
   if (input.otherInputs?.length) {
     throw unsupported(`the converted model takes ${input.otherInputs.length + 1} inputs (${[input.name, ...input.otherInputs].join(', ')}); rows feed one`, {
-      suggestion: 'write the ONNX file with `mlpack convert --to onnx` and predict from it with {"inputs": {"<name>": rows, ...}}',
+      suggestion: '`mlpack predict` (either runtime) takes {"inputs": {"<name>": rows, ...}}',
     });
   }
   if (input.otherOutputs?.length) {
     throw unsupported(`the converted model has ${input.otherOutputs.length + 1} outputs (variable, ${input.otherOutputs.join(', ')}); rows answer from one`, {
-      suggestion: 'write the ONNX file with `mlpack convert --to onnx` and predict from it: every output comes back by name',
+      suggestion: '`mlpack predict` (either runtime) answers every output by name',
     });
   }
   const shape = input.shape.length === 1 ? [rows.rows] : input.shape.length > 2 ? [rows.rows, ...(input.shape.slice(1) as number[])] : [rows.rows, rows.cols];

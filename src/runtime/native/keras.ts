@@ -1,8 +1,9 @@
 /**
  * Native evaluation of Keras networks (src/keras/ir.ts): nodes in order over float64 buffers,
  * each value freed after its last use. `predict` takes one input and gives one output per row
- * (rows × the output's per-row shape); networks with several inputs or outputs run through
- * `runNetwork` (library) or their ONNX conversion, which names every input and output.
+ * (rows × the output's per-row shape) through the evaluator registry; networks with several
+ * inputs or outputs run through `runNetwork`, which `predict`/`verify` call with rows by input
+ * name (src/api/keras-io.ts).
  */
 import { unsupported } from '../../errors.js';
 import type { Method } from '../../ir/model.js';
@@ -136,9 +137,9 @@ export const keras: NativeFamily = {
         node.inputs.length !== 1
           ? `takes ${node.inputs.length} inputs (${node.inputs.map((i) => i.name).join(', ')})`
           : `has ${node.outputs.length} outputs (${node.outputs.map((o) => o.name).join(', ')})`;
-      throw unsupported(`${node.file}: the network ${what}; mlpack predict feeds one input and returns one output per row`, {
+      throw unsupported(`${node.file}: the network ${what}; a table of rows feeds one input and answers from one output`, {
         file: node.file,
-        suggestion: 'convert it with `mlpack convert --to onnx` and predict from the ONNX file, which names every input ({"inputs": {"<name>": rows}}) and output',
+        suggestion: '`mlpack predict` (or predict() in the library) takes {"inputs": {"<name>": rows, ...}} and answers every output by name',
       });
     }
     const x = asMatrix(input);
