@@ -3,7 +3,7 @@
  * follow any path on the real file system), that nest their JSON config deeper than any
  * serialiser can follow, and the pure-JS parts of the reader fed hostile sizes: weight-name
  * lists whose naming was quadratic and marshalled lambdas with long strings.
- * Fixtures: fixtures/hostile/extra/hdf5 (gen_hdf5.py).
+ * Fixtures: fixtures/hostile/extra/hdf5 (fixtures/generate/gen_hostile_hdf5.py).
  */
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { fixture } from '../paths.js';
 import { rejectsWith, noHang } from './helpers.js';
 
 const dir = (name: string) => fixture('hostile', 'extra', 'hdf5', name);
-/** Where gen_hdf5.py points the link and the external storage. */
+/** Where gen_hostile_hdf5.py points the link and the external storage. */
 const LINK_TARGET = '/tmp/mlpack-hostile-elink-target.h5';
 const EFL_TARGET = '/tmp/mlpack-hostile-efl-target.bin';
 
