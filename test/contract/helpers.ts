@@ -1,6 +1,6 @@
 /**
  * Helpers for the CLI contract tests (test/contract): each test file pins one section of
- * /work/shared/CLI.md against the built `mlpack` binary, spawned as users run it.
+ * ../shared/CLI.md against the built `mlpack` binary, spawned as users run it.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
