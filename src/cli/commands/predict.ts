@@ -23,7 +23,7 @@ export function registerPredict(program: Command): void {
     .command('predict')
     .description('run a model on input rows (JSON rows, {"inputs": rows}, {"instances": rows}, objects keyed by feature name, NDJSON or CSV with a header; null = NaN)')
     .argument('<model>', "model file (pickle, joblib, .mlpack, Keras HDF5 or ONNX; '-' reads stdin)")
-    .option('--input <file>', "input rows ('-' or omitted: stdin); ONNX models with several inputs take {\"inputs\": {\"<name>\": rows, ...}}")
+    .option('--input <file>', "input rows ('-' or omitted: stdin); ONNX and Keras models with several inputs take {\"inputs\": {\"<name>\": rows, ...}}")
     .option('--method <m>', 'predict (default) | predict_proba | decision_function | transform | score_samples; ONNX files also run (all outputs by name; the default for graphs that are not a converted classifier/regressor)')
     .option('--runtime <r>', 'native (default for pickle/joblib/.mlpack/HDF5) | onnx (default for ONNX files; converts other models in memory)')
     .option('--json', 'print one JSON document {method, outputs, classes?} (also the default when stdout is not a terminal)');
