@@ -26,7 +26,7 @@ interface CaseData { input: unknown[][]; methods: Record<string, Expected> }
 const CASES = readJSON<{ cases: Case[] }>(join(DIR, 'cases.json')).cases;
 
 const LABEL_METHOD = (c: Case, method: string): boolean =>
-  method === 'predict' && /Classifier$|SVC$|OneClassSVM$/.test(c.class) && c.id !== 'mlp_multilabel_logistic';
+  method === 'predict' && /Classifier$|SVC$|OneClassSVM$|^NearestCentroid$/.test(c.class) && c.id !== 'mlp_multilabel_logistic';
 
 describe('native outputs equal scikit-learn on the family edge cases', () => {
   for (const c of CASES) {
@@ -137,7 +137,7 @@ describe('ONNX conversions equal scikit-learn on the family edge cases', () => {
 });
 
 describe('an empty batch', () => {
-  for (const id of ['svc_binary_proba', 'nusvc_strings_proba', 'knn_manhattan_distance', 'knn_ties_kd_tree', 'knn_minkowski3_distance', 'mlp_multilabel_logistic', 'one_class_svm']) {
+  for (const id of ['svc_binary_proba', 'nusvc_strings_proba', 'knn_manhattan_distance', 'knn_ties_kd_tree', 'knn_minkowski3_distance', 'mlp_multilabel_logistic', 'one_class_svm', 'nearest_centroid_strings']) {
     it(`${id}: zero rows in, zero rows out (native and ONNX)`, async () => {
       const model = await loadModel(join(DIR, `${id}.pkl`));
       const ir = model.ir!;

@@ -16,6 +16,8 @@
  * - KMeans distances are sqrt(sum((x - c)²)) over a broadcast [N, K, F] difference, which stays
  *   accurate in float32 where the expanded ||x||² - 2x·c + ||c||² loses digits; labels are
  *   ArgMin of the squared distances (first centre on ties, as scikit-learn).
+ * - KNNImputer's imputation is its own file (knn-imputer.ts), in float64; the indicator block
+ *   follows as for SimpleImputer.
  * Operator specs: https://github.com/onnx/onnx/blob/main/docs/Operators.md and Operators-ml.md.
  */
 import { attr, makeTensor } from '../../formats/onnx/write.js';
@@ -27,6 +29,7 @@ import type {
   FeatureSelectorIR,
   ImputerIR,
   KMeansIR,
+  KnnImputerIR,
   LabelBinarizerIR,
   LabelEncoderIR,
   MissingMask,
@@ -40,6 +43,7 @@ import type {
 } from '../../sklearn/families/preprocessing-ir.js';
 import { PREPROCESSING_TYPES, pcaPrecision } from '../../sklearn/families/preprocessing-ir.js';
 import { NodeGraph } from './graph.js';
+import { lowerKnnImpute } from './knn-imputer.js';
 import type { LowerContext, LowerOutputs, OnnxFamily, RefDType, TensorRef } from './types.js';
 
 /** The shared helpers plus column selection and transformer outputs. */
@@ -70,6 +74,8 @@ export const preprocessing: OnnxFamily = {
         return lowerPolynomial(g, n, input);
       case 'simple_imputer':
         return lowerImputer(g, n, input);
+      case 'knn_imputer':
+        return lowerKnnImputer(g, n, input);
       case 'missing_indicator':
         return g.variable(indicator(g, g.floatInput(input), n.mask), n.mask.features.length);
       case 'one_hot_encoder':
@@ -208,6 +214,16 @@ function lowerImputer(g: Graph, node: ImputerIR, input: TensorRef): LowerOutputs
   if (parts.length === 0) return g.unsupported('it outputs no columns');
   const y = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: attr.int(1) });
   return g.variable(y, k + (node.indicator?.features.length ?? 0));
+}
+
+/** KNNImputer: the imputation in float64 (knn-imputer.ts), cast back, then the indicator block. */
+function lowerKnnImputer(g: Graph, node: KnnImputerIR, input: TensorRef): LowerOutputs {
+  const x = g.floatInput(input, 'float64');
+  const imputed = lowerKnnImpute(g, node, x);
+  const parts = [g.float === 'float64' ? imputed.name : g.cast(imputed.name, g.float)];
+  if (node.indicator) parts.push(indicator(g, x, node.indicator));
+  const y = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: attr.int(1) });
+  return g.variable(y, imputed.cols + (node.indicator?.features.length ?? 0));
 }
 
 // ---------------------------------------------------------------------------------------------

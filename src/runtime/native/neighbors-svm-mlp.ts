@@ -1,17 +1,18 @@
 /**
- * Native evaluator for the support-vector (svm.ts), nearest-neighbour (knn.ts) and
- * multi-layer-perceptron (mlp.ts) family.
+ * Native evaluator for the support-vector (svm.ts), nearest-neighbour (knn.ts,
+ * nearest-centroid.ts) and multi-layer-perceptron (mlp.ts) family.
  */
-import type { KnnIR, MlpIR, SvmIR } from '../../sklearn/families/neighbors-svm-mlp-ir.js';
+import type { KnnIR, MlpIR, NearestCentroidIR, SvmIR } from '../../sklearn/families/neighbors-svm-mlp-ir.js';
 import { asMatrix } from '../data.js';
 import { malformed } from '../../errors.js';
 import { runKnn } from './knn.js';
 import { runMlp } from './mlp.js';
+import { runNearestCentroid } from './nearest-centroid.js';
 import { runSvm } from './svm.js';
 import type { NativeFamily } from './types.js';
 
 export const neighborsSvmMlp: NativeFamily = {
-  types: ['svm', 'knn', 'mlp'],
+  types: ['svm', 'knn', 'mlp', 'nearest_centroid'],
   run(node, input, method) {
     const x = asMatrix(input);
     if (node.nFeatures !== null && x.cols !== node.nFeatures) {
@@ -30,6 +31,8 @@ export const neighborsSvmMlp: NativeFamily = {
         return runSvm(node as SvmIR, x, method);
       case 'knn':
         return runKnn(node as KnnIR, x, method);
+      case 'nearest_centroid':
+        return runNearestCentroid(node as NearestCentroidIR, x);
       default:
         return runMlp(node as MlpIR, x, method);
     }

@@ -13,6 +13,7 @@ import type {
   FeatureSelectorIR,
   ImputerIR,
   KMeansIR,
+  KnnImputerIR,
   LabelBinarizerIR,
   LabelEncoderIR,
   MissingIndicatorIR,
@@ -28,6 +29,7 @@ import type {
 import { PREPROCESSING_TYPES, pcaPrecision } from '../../sklearn/families/preprocessing-ir.js';
 import { asMatrix, matrix } from '../data.js';
 import type { Cell, Frame, Matrix, Output } from '../data.js';
+import { imputeKnn } from './knn-imputer.js';
 import type { EvalContext, NativeFamily } from './types.js';
 
 /** Refuse F×F precision matrices beyond this many elements (PCA score_samples on huge inputs). */
@@ -207,6 +209,31 @@ function runImputer(node: ImputerIR, input: Frame): Matrix {
     if (ind) for (let i = 0; i < m; i++) out[w + k + i] = ind[r * m + i]!;
   }
   return matrix(rows, width, out);
+}
+
+function runKnnImputer(node: KnnImputerIR, input: Frame): Matrix {
+  const x = numeric(node, input);
+  // force_all_finite='allow-nan': NaN is the missing marker, ±inf an error.
+  for (let i = 0; i < x.data.length; i++) {
+    const v = x.data[i]!;
+    if (v === Infinity || v === -Infinity) {
+      const r = Math.floor(i / x.cols);
+      throw malformed(`${className(node)}: input row ${rowNumber(input, r)}, column ${columnName(node, input, i % x.cols)} is ${v}; only NaN may stand for a missing value`, {
+        field: `row ${rowNumber(input, r)}, column ${i % x.cols}`,
+      });
+    }
+  }
+  const imputed = imputeKnn(node, x);
+  if (!node.indicator) return matrix(x.rows, imputed.cols, imputed.data);
+  const ind = indicatorBlock(node, x, node.indicator, input);
+  const k = imputed.cols;
+  const m = node.indicator.features.length;
+  const out = new Float64Array(x.rows * (k + m));
+  for (let r = 0; r < x.rows; r++) {
+    out.set(imputed.data.subarray(r * k, (r + 1) * k), r * (k + m));
+    out.set(ind.subarray(r * m, (r + 1) * m), r * (k + m) + k);
+  }
+  return matrix(x.rows, k + m, out);
 }
 
 function runMissingIndicator(node: MissingIndicatorIR, input: Frame): Matrix {
@@ -559,6 +586,8 @@ export const preprocessing: NativeFamily = {
         return runPolynomial(n, input);
       case 'simple_imputer':
         return runImputer(n, input);
+      case 'knn_imputer':
+        return runKnnImputer(n, input);
       case 'missing_indicator':
         return runMissingIndicator(n, input);
       case 'one_hot_encoder':

@@ -2,8 +2,8 @@
  * IR nodes of the support-vector, nearest-neighbour and multi-layer-perceptron family. Every
  * scikit-learn release's pickled layout (private `_dual_coef_`/`_intercept_` or public
  * attributes, `_n_support` or `n_support_`, `_probA` or `probA_`, KDTree/BallTree state tuples)
- * is mapped onto these version-free shapes by the readers in svm-reader.ts, knn-reader.ts and
- * mlp-reader.ts. Arrays are row-major and never mutated after reading.
+ * is mapped onto these version-free shapes by the readers in svm-reader.ts, knn-reader.ts,
+ * nearest-centroid-reader.ts and mlp-reader.ts. Arrays are row-major and never mutated after reading.
  */
 import type { EstimatorIR } from '../../ir/model.js';
 
@@ -109,4 +109,15 @@ export interface MlpIR extends EstimatorIR {
   multilabel: boolean;
 }
 
-export type NsmIR = SvmIR | KnnIR | MlpIR;
+/**
+ * NearestCentroid: predict is the class of the nearest centroid (the first on ties). Shrinking
+ * (`shrink_threshold`) only changes the centroids at fit, so the stored ones are all inference needs.
+ */
+export interface NearestCentroidIR extends EstimatorIR {
+  type: 'nearest_centroid';
+  /** One centroid per class, nClasses × nFeatures (`centroids_`). */
+  centroids: Float64Array;
+  metric: 'euclidean' | 'manhattan';
+}
+
+export type NsmIR = SvmIR | KnnIR | MlpIR | NearestCentroidIR;

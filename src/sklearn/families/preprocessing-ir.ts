@@ -62,6 +62,29 @@ export interface ImputerIR extends EstimatorIR {
   indicator: MissingMask | null;
 }
 
+/**
+ * KNNImputer: each missing cell of a valid column takes the (uniform or 1/distance weighted)
+ * mean of that column over the nearest fit rows that have it, by nan_euclidean distance
+ * (see runtime/native/knn-imputer.ts for the rules); an indicator block may follow.
+ */
+export interface KnnImputerIR extends EstimatorIR {
+  type: 'knn_imputer';
+  nNeighbors: number;
+  weights: 'uniform' | 'distance';
+  /** Fit rows, nSamples × nFeatures (`_fit_X`), NaN where missing. */
+  fitX: Float64Array;
+  nSamples: number;
+  /** 1 where the fit cell is missing (`_mask_fit_X`). */
+  fitMissing: Uint8Array;
+  /** 1 for columns with at least one observed fit value (`_valid_mask`). */
+  valid: Uint8Array;
+  /** keep_empty_features: invalid columns stay in the output as 0 instead of being dropped. */
+  keepEmpty: boolean;
+  /** Mean of the observed fit values per column (NaN for an all-missing column): the no-donor fallback. */
+  colMean: Float64Array;
+  indicator: MissingMask | null;
+}
+
 export interface MissingIndicatorIR extends EstimatorIR {
   type: 'missing_indicator';
   mask: MissingMask;
@@ -158,6 +181,7 @@ export const PREPROCESSING_TYPES = [
   'binarizer',
   'polynomial_features',
   'simple_imputer',
+  'knn_imputer',
   'missing_indicator',
   'one_hot_encoder',
   'ordinal_encoder',
@@ -176,6 +200,7 @@ export type PreprocessingIR =
   | BinarizerIR
   | PolynomialIR
   | ImputerIR
+  | KnnImputerIR
   | MissingIndicatorIR
   | OneHotEncoderIR
   | OrdinalEncoderIR

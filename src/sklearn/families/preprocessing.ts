@@ -2,8 +2,8 @@
  * Reader for the preprocessing family: scalers, normalizers, polynomial features, encoders,
  * imputers, feature selectors, decompositions and k-means, from scikit-learn 0.2x to 1.9 layouts.
  * Facts read from scikit-learn's sources (preprocessing/_data.py, _encoders.py, _label.py,
- * _polynomial.py, _discretization.py, impute/_base.py, feature_selection/*, decomposition/*,
- * cluster/_kmeans.py); the version differences handled are noted where they matter.
+ * _polynomial.py, _discretization.py, impute/_base.py, impute/_knn.py, feature_selection/*,
+ * decomposition/*, cluster/_kmeans.py); the version differences handled are noted where they matter.
  */
 import { MlpackError, malformed, unsupported } from '../../errors.js';
 import type { EstimatorIR, InputColumn, Method } from '../../ir/model.js';
@@ -20,6 +20,7 @@ import type {
   IdentityIR,
   ImputerIR,
   KMeansIR,
+  KnnImputerIR,
   LabelBinarizerIR,
   LabelEncoderIR,
   MissingIndicatorIR,
@@ -292,6 +293,83 @@ function readSimpleImputer(obj: PyObject, path: string): ImputerIR {
   }
   const ir = base(obj, 'simple_imputer', 'transformer', ['transform'], n, keep.length + (indicator?.features.length ?? 0));
   return { ...ir, missing, keep: Int32Array.from(keep), fill: Float64Array.from(keep, (j) => stats[j]!), indicator, columns: numericColumns(ir.featureNames, n) };
+}
+
+/**
+ * KNNImputer (impute/_knn.py): `_fit_X` keeps the fit rows with their NaNs, `_mask_fit_X` marks
+ * them and `_valid_mask` the columns not missing throughout (1.2 names; unchanged up to 1.9).
+ * transform measures nan_euclidean distances, the only metric mlpack evaluates; a callable
+ * metric or weight function would need Python. Only NaN as the missing marker is supported:
+ * another marker changes which input cells are validated and masked.
+ */
+function readKnnImputer(obj: PyObject, path: string): KnnImputerIR {
+  const missing = missingMarker(obj, path);
+  if (!Number.isNaN(missing)) {
+    throw unsupported(`${where(obj, path)} treats ${missing} as missing; mlpack's KNNImputer supports missing_values=np.nan only`, { field: path ? `${path}.missing_values` : 'missing_values' });
+  }
+  const metric = obj.attr('metric');
+  if (metric !== undefined && metric !== null && str(metric) !== 'nan_euclidean') {
+    throw unsupported(`${where(obj, path)} measures distances with ${describe(metric)}; only metric='nan_euclidean' is supported`, { field: path ? `${path}.metric` : 'metric' });
+  }
+  const weightsValue = obj.attr('weights');
+  const weights = weightsValue === undefined || weightsValue === null ? 'uniform' : str(weightsValue);
+  if (weights !== 'uniform' && weights !== 'distance') {
+    throw unsupported(`${where(obj, path)} weights neighbours with ${describe(weightsValue)}; supported: 'uniform', 'distance'`, { field: path ? `${path}.weights` : 'weights' });
+  }
+  const nNeighbors = int(obj.attr('n_neighbors'));
+  if (nNeighbors === undefined || nNeighbors < 1) bad(obj, path, 'n_neighbors', `is ${describe(obj.attr('n_neighbors'))}, expected an integer ≥ 1`);
+
+  const fit = matrixAttr(obj, '_fit_X', path, featureCount(obj));
+  if (fit.rows === 0) bad(obj, path, '_fit_X', 'holds no fit rows');
+  const n = fit.cols;
+  const fitMissing = Uint8Array.from(fit.data, (v) => (Number.isNaN(v) ? 1 : 0));
+  // The stored masks are derived from _fit_X at fit; a file where they disagree is doctored.
+  if (obj.attr('_mask_fit_X') !== undefined) {
+    const stored = matrixAttr(obj, '_mask_fit_X', path, n, fit.rows).data;
+    if (stored.some((v, i) => (v !== 0 ? 1 : 0) !== fitMissing[i])) bad(obj, path, '_mask_fit_X', 'does not mark the NaN cells of _fit_X');
+  }
+  const valid = new Uint8Array(n);
+  const colMean = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    // np.ma.mean: the sum of the observed values over their count.
+    let sum = 0;
+    let count = 0;
+    for (let r = 0; r < fit.rows; r++) {
+      if (!fitMissing[r * n + j]) {
+        sum += fit.data[r * n + j]!;
+        count++;
+      }
+    }
+    valid[j] = count > 0 ? 1 : 0;
+    colMean[j] = count > 0 ? sum / count : NaN;
+  }
+  if (obj.attr('_valid_mask') !== undefined) {
+    const stored = vector(obj, '_valid_mask', path, n);
+    if (stored.some((v, j) => (v !== 0 ? 1 : 0) !== valid[j])) bad(obj, path, '_valid_mask', 'does not match the columns of _fit_X that have observed values');
+  }
+  const keepEmpty = boolParam(obj, 'keep_empty_features', false);
+  let indicator: MissingMask | null = null;
+  if (boolParam(obj, 'add_indicator', false)) {
+    const ind = attr(obj, 'indicator_', path);
+    if (!(ind instanceof PyObject)) bad(obj, path, 'indicator_', `is ${describe(ind)}, expected a MissingIndicator`);
+    // _BaseImputer fits its indicator with error_on_new=False.
+    indicator = { ...readIndicatorMask(ind, `${path ? `${path}.` : ''}indicator_`, n), missing, errorOnNew: false };
+  }
+  const kept = keepEmpty ? n : valid.reduce((a, v) => a + v, 0);
+  const ir = base(obj, 'knn_imputer', 'transformer', ['transform'], n, kept + (indicator?.features.length ?? 0));
+  return {
+    ...ir,
+    nNeighbors,
+    weights,
+    fitX: fit.data,
+    nSamples: fit.rows,
+    fitMissing,
+    valid,
+    keepEmpty,
+    colMean,
+    indicator,
+    columns: numericColumns(ir.featureNames, n),
+  };
 }
 
 function readMissingIndicator(obj: PyObject, path: string): MissingIndicatorIR {
@@ -775,6 +853,7 @@ const READERS: Record<string, Reader> = {
   'sklearn.preprocessing.FunctionTransformer': readFunctionTransformer,
   'sklearn.impute.SimpleImputer': readSimpleImputer,
   'sklearn.impute.MissingIndicator': readMissingIndicator,
+  'sklearn.impute.KNNImputer': readKnnImputer,
   'sklearn.feature_selection.SelectKBest': readSelector,
   'sklearn.feature_selection.SelectPercentile': readSelector,
   'sklearn.feature_selection.SelectFpr': readSelector,
