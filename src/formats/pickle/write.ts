@@ -686,17 +686,25 @@ export class PickleWriter {
       else this.putOnly();
       return;
     }
-    this.u8(MARK);
-    for (const item of items) this.save(item);
-    const at = key ? this.memo.get(key) : undefined;
-    if (at !== undefined) {
-      this.u8(POP_MARK);
-      this.get(at);
-      return;
-    }
+    if (this.markedItems(items, key)) return;
     this.u8(TUPLE);
     if (key) this.memoize(key);
     else this.putOnly();
+  }
+
+  /**
+   * MARK, then `items`. When saving them memoized `key` (the container reached itself through
+   * its items), pop back to the mark and fetch the memoized object instead: pickle.py's recursion
+   * check for tuples, frozensets and OBJ/INST. True when that happened (the caller is done).
+   */
+  private markedItems(items: Iterable<PyValue>, key: object | null): boolean {
+    this.u8(MARK);
+    for (const item of items) this.save(item);
+    const at = key ? this.memo.get(key) : undefined;
+    if (at === undefined) return false;
+    this.u8(POP_MARK);
+    this.get(at);
+    return true;
   }
 
   private batchAppends(items: readonly PyValue[]): void {
@@ -773,14 +781,7 @@ export class PickleWriter {
       }
       return;
     }
-    this.u8(MARK);
-    for (const item of s.items) this.save(item);
-    const at = this.memo.get(s);
-    if (at !== undefined) {
-      this.u8(POP_MARK);
-      this.get(at);
-      return;
-    }
+    if (this.markedItems(s.items, s)) return;
     this.u8(FROZENSET);
     this.memoize(s);
   }
@@ -964,15 +965,7 @@ export class PickleWriter {
         }
         break;
       case 'obj': {
-        this.u8(MARK);
-        this.save(o.callable);
-        for (const a of o.args) this.save(a);
-        const at = this.memo.get(o);
-        if (at !== undefined) {
-          this.u8(POP_MARK);
-          this.get(at);
-          return;
-        }
+        if (this.markedItems([o.callable, ...o.args], o)) return;
         this.u8(OBJ);
         break;
       }
@@ -981,14 +974,7 @@ export class PickleWriter {
           throw unsupported(`an INST-built object without a class name cannot be pickled`);
         }
         const [m, n] = this.globalName(o.callable.module, o.callable.name);
-        this.u8(MARK);
-        for (const a of o.args) this.save(a);
-        const at = this.memo.get(o);
-        if (at !== undefined) {
-          this.u8(POP_MARK);
-          this.get(at);
-          return;
-        }
+        if (this.markedItems(o.args, o)) return;
         this.u8(INST);
         this.write(Buffer.from(`${m}\n${n}\n`, 'utf8'));
         break;
